@@ -1,0 +1,1 @@
+// CertyoCDC — see README and ../shared/STYLE.md for what lives here.

@@ -1,0 +1,1 @@
+// CertyoClient — see README and ../shared/STYLE.md for what lives here.

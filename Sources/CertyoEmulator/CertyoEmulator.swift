@@ -1,0 +1,1 @@
+// CertyoEmulator — see README and ../shared/STYLE.md for what lives here.

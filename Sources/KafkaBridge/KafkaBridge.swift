@@ -1,0 +1,1 @@
+// KafkaBridge — see README and ../shared/STYLE.md for what lives here.

@@ -1,0 +1,1 @@
+// PostgresBridge — see README and ../shared/STYLE.md for what lives here.

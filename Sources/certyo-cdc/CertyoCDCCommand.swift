@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct CertyoCDCCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certyo-cdc",
+        abstract: "Moves PostgreSQL row changes from Debezium/Kafka into Certyo, and proves them later."
+    )
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import PostgresBridge
+
+@Suite struct PostgresBridgeTestsPlaceholder {
+    @Test func moduleLoads() { #expect(Bool(true)) }
+}
