@@ -1,1 +1,0 @@
-// CertyoCDC — see README and ../shared/STYLE.md for what lives here.

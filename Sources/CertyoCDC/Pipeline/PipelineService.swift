@@ -1,0 +1,357 @@
+import CDCCore
+import Dispatch
+import KafkaBridge
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Consumes Debezium change events from Kafka, sends them to Certyo in bulk calls and commits a partition's offset
+/// only past records that were accepted (HTTP 202), skipped on purpose, or written to the dead-letter topic.
+///
+/// One driver task polls and decodes; one task per in-flight batch sends and retries it; one committer task commits
+/// the done watermarks in order. Stopping (graceful shutdown or cancellation) stops fetching, sends what is buffered
+/// within ``PipelineConfiguration/shutdownTimeout``, commits what is done and leaves the group.
+public final class PipelineService<Decoder: ChangeDecoder>: Service {
+    private let configuration: PipelineConfiguration
+    private let decoderTemplate: Decoder
+    private let sink: any BatchSink
+    private let deadLetters: any DeadLetterSink
+    private let logger: Logger
+    /// Counters of this run.
+    public let statistics: PipelineStatistics
+
+    public init(
+        configuration: PipelineConfiguration,
+        decoder: Decoder,
+        sink: any BatchSink,
+        deadLetters: any DeadLetterSink,
+        statistics: PipelineStatistics = PipelineStatistics(),
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.decoderTemplate = decoder
+        self.sink = sink
+        self.deadLetters = deadLetters
+        self.statistics = statistics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let core = PipelineCore(configuration: configuration, sink: sink, deadLetters: deadLetters,
+                                statistics: statistics, logger: logger)
+        let consumer = try KafkaConsumer(configuration: configuration.consumer, listener: core, logger: logger)
+        core.attach(consumer)
+        logger.info("pipeline started", metadata: [
+            "kafka.group": "\(configuration.consumer.groupID)", "kafka.pattern": "\(configuration.consumer.topicPattern)",
+        ])
+        var decoder = decoderTemplate
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await core.runCommitter() }
+            try await withGracefulShutdownHandler {
+                while !core.stopRequested, !Task.isCancelled {
+                    let messages = try await consumer.poll(maxMessages: 2000)
+                    var sends: [PipelineCore.Machine.Batch] = []
+                    for message in messages {
+                        sends += try await core.process(message, decoder: &decoder, group: &group)
+                    }
+                    for warning in decoder.takeWarnings() { logger.warning("\(warning)") }
+                    sends += core.tick()
+                    for batch in sends { group.addTask { await core.runBatches(batch) } }
+                }
+            } onGracefulShutdown: {
+                core.requestStop()
+            }
+            logger.info("pipeline stopping: sending buffered batches, then committing")
+            await core.drain(partitions: nil, timeout: configuration.shutdownTimeout)
+            await core.commitNow()
+            do {
+                try await consumer.close()
+            } catch {
+                logger.warning("closing the Kafka consumer failed: \(error)")
+            }
+            core.finishCommitter()
+            group.cancelAll()
+        }
+        logger.info("pipeline stopped", metadata: ["pipeline.counts": "\(statistics.snapshot)"])
+    }
+}
+
+/// The pipeline's shared state and the work every task does on it.
+final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
+    // @unchecked Sendable: mutable state is in `state` (a Mutex); `consumer` is set once before the first poll.
+    typealias Machine = BatchingStateMachine<TopicPartition, ContinuousClock.Instant>
+
+    private struct State {
+        var machine: Machine
+        /// Partitions whose work must stop now (revoked past the bound, or shutdown past its bound).
+        var abandoned: Set<TopicPartition> = []
+        var abandonAll = false
+        var stopRequested = false
+        /// Offsets whose commit failed, retried with the next commit.
+        var uncommitted: [TopicPartition: Int64] = [:]
+    }
+
+    private let configuration: PipelineConfiguration
+    private let sink: any BatchSink
+    private let deadLetters: any DeadLetterSink
+    private let statistics: PipelineStatistics
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private let state: Mutex<State>
+    private let commitSignal: AsyncStream<Void>.Continuation
+    private let commitRequests: AsyncStream<Void>
+    private var consumer: KafkaConsumer?
+
+    init(configuration: PipelineConfiguration, sink: any BatchSink, deadLetters: any DeadLetterSink,
+         statistics: PipelineStatistics, logger: Logger) {
+        self.configuration = configuration
+        self.sink = sink
+        self.deadLetters = deadLetters
+        self.statistics = statistics
+        self.logger = logger
+        self.state = Mutex(State(machine: Machine(configuration: configuration.batching)))
+        (commitRequests, commitSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func attach(_ consumer: KafkaConsumer) { self.consumer = consumer }
+
+    var stopRequested: Bool { state.withLock { $0.stopRequested } }
+
+    func requestStop() { state.withLock { $0.stopRequested = true } }
+
+    // MARK: - Driver
+
+    /// Decodes one message and feeds the state machine. Returns the batches to start.
+    func process<D: ChangeDecoder>(
+        _ message: KafkaMessage,
+        decoder: inout D,
+        group: inout ThrowingDiscardingTaskGroup<any Error>
+    ) async throws -> [Machine.Batch] {
+        statistics.update { $0.consumed += 1 }
+        let tp = message.topicPartition
+        let source = SourceMessage(
+            topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
+            value: message.value, headers: message.headers.map { .init(name: $0.name, value: $0.value) }
+        )
+        var outcome = decoder.decode(source)
+        var attempt = 0
+        while case .needsCatalog(let table) = outcome {
+            attempt += 1
+            do {
+                try await decoder.refreshCatalog(for: table)
+                outcome = decoder.decode(source)
+                if case .needsCatalog = outcome {
+                    outcome = .deadLetter(DeadLetterReason(
+                        code: "unknown_column",
+                        message: "\(table): the message has a column the PostgreSQL catalog does not list",
+                        fix: "check that PG_DSN points at the database Debezium captures"
+                    ))
+                }
+            } catch {
+                let delay = Duration.seconds(min(30, 1 << min(attempt, 5)))
+                logger.error("cannot read the column types of \(table) from PostgreSQL; retrying in \(delay): \(error)")
+                try await Task.sleep(for: delay)
+            }
+        }
+        switch outcome {
+        case .record(let record):
+            let bytes = record.recordPayload.count + record.recordId.utf8.count + record.idempotencyKey.utf8.count + 200
+            let actions = state.withLock {
+                $0.machine.received(record, offset: message.offset, bytes: bytes, partition: tp, now: clock.now)
+            }
+            return apply(actions)
+        case .skip(let reason):
+            statistics.update { $0.skipped += 1 }
+            if reason.code == "truncate" {
+                logger.warning("TRUNCATE is not anchored (no row to record): \(reason.message)", metadata: [
+                    "kafka.topic": "\(message.topic)", "kafka.offset": "\(message.offset)",
+                ])
+            }
+            state.withLock { $0.machine.receivedDone(offset: message.offset, partition: tp) }
+            commitSignal.yield()
+        case .deadLetter(let reason):
+            state.withLock { $0.machine.receivedPending(offset: message.offset, partition: tp) }
+            let letter = DeadLetter(source: message, reason: reason.code, message: reason.description)
+            group.addTask { await self.writeDeadLetter(letter) }
+        case .needsCatalog:
+            preconditionFailure("handled above")
+        }
+        return []
+    }
+
+    /// Batches whose linger expired.
+    func tick() -> [Machine.Batch] {
+        apply(state.withLock { $0.machine.tick(now: clock.now) })
+    }
+
+    /// Runs pause/resume actions and returns the batches to send.
+    private func apply(_ actions: [Machine.Action]) -> [Machine.Batch] {
+        var batches: [Machine.Batch] = []
+        for action in actions {
+            switch action {
+            case .send(let batch): batches.append(batch)
+            case .pause(let tp):
+                logger.debug("pausing \(tp): its buffer is full")
+                do { try consumer?.pause([tp]) } catch { logger.warning("pausing \(tp) failed: \(error)") }
+            case .resume(let tp):
+                do { try consumer?.resume([tp]) } catch { logger.warning("resuming \(tp) failed: \(error)") }
+            }
+        }
+        return batches
+    }
+
+    // MARK: - Senders
+
+    /// Sends `first`, then whichever batch its completion made ready, until none is.
+    func runBatches(_ first: Machine.Batch) async {
+        var next: Machine.Batch? = first
+        while let batch = next {
+            next = nil
+            let accepted = await sendUntilAccepted(batch)
+            let actions: [Machine.Action] = state.withLock {
+                if accepted { return $0.machine.batchCompleted(batch, now: clock.now) }
+                $0.machine.batchAbandoned(batch)
+                return []
+            }
+            commitSignal.yield()
+            next = apply(actions).first
+        }
+    }
+
+    /// Sends one batch until Certyo accepts it or its partition's work is abandoned.
+    private func sendUntilAccepted(_ batch: Machine.Batch) async -> Bool {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let receipt = try await sink.ingest(batch.records)
+                statistics.update {
+                    $0.ingested += batch.records.count
+                    $0.replayed += receipt.replayed
+                    $0.batches += 1
+                }
+                return true
+            } catch {
+                if isAbandoned(batch.partition) { return false }
+                let delay = sink.retryDelay(after: error, attempt: attempt)
+                statistics.update { $0.retries += 1 }
+                logger.warning("bulk call failed; retrying the same \(batch.records.count) records in \(delay)", metadata: [
+                    "kafka.partition": "\(batch.partition)", "certyo.attempt": "\(attempt)", "error": "\(error)",
+                ])
+                let until = clock.now.advanced(by: delay)
+                while clock.now < until {
+                    if isAbandoned(batch.partition) { return false }
+                    try? await Task.sleep(for: min(.milliseconds(100), until - clock.now))
+                }
+            }
+        }
+    }
+
+    private func isAbandoned(_ tp: TopicPartition) -> Bool {
+        state.withLock { $0.abandonAll || $0.abandoned.contains(tp) } || Task.isCancelled
+    }
+
+    private func writeDeadLetter(_ letter: DeadLetter) async {
+        let tp = letter.source.topicPartition
+        var attempt = 0
+        while !isAbandoned(tp) {
+            attempt += 1
+            do {
+                try await deadLetters.write(letter)
+                logger.error("record dead-lettered: \(letter.message)", metadata: [
+                    "kafka.topic": "\(letter.source.topic)", "kafka.partition": "\(letter.source.partition)",
+                    "kafka.offset": "\(letter.source.offset)", "dlq.reason": "\(letter.reason)",
+                ])
+                statistics.update { $0.deadLettered += 1 }
+                state.withLock { $0.machine.markDone(offset: letter.source.offset, partition: tp) }
+                commitSignal.yield()
+                return
+            } catch {
+                logger.error("dead-letter write failed; the offset stays uncommitted, retrying: \(error)")
+                try? await Task.sleep(for: .seconds(min(30, 1 << min(attempt, 5))))
+            }
+        }
+    }
+
+    // MARK: - Commits
+
+    /// Commits done watermarks whenever they move, one commit at a time (so offsets never go backwards).
+    func runCommitter() async {
+        for await _ in commitRequests {
+            await commitNow()
+        }
+    }
+
+    func finishCommitter() { commitSignal.finish() }
+
+    func commitNow() async {
+        guard let consumer else { return }
+        let offsets = state.withLock { state -> [TopicPartition: Int64] in
+            var offsets = state.uncommitted
+            offsets.merge(state.machine.takeCommittable()) { _, new in new }
+            state.uncommitted = [:]
+            return offsets
+        }
+        guard !offsets.isEmpty else { return }
+        do {
+            try await consumer.commit(offsets)
+            statistics.update { $0.committed.merge(offsets) { max($0, $1) } }
+        } catch {
+            logger.warning("offset commit failed; retried with the next one: \(error)")
+            state.withLock { $0.uncommitted.merge(offsets) { max($0, $1) } }
+        }
+    }
+
+    // MARK: - Rebalance and shutdown
+
+    /// Sends what is buffered for `partitions` (all when nil) and waits for in-flight batches, up to `timeout`;
+    /// whatever is still unfinished then is abandoned (not committed: the next owner replays it).
+    func drain(partitions: Set<TopicPartition>?, timeout: Duration) async {
+        let deadline = clock.now.advanced(by: timeout)
+        await withDiscardingTaskGroup { group in
+            while clock.now < deadline {
+                let (sends, busy) = state.withLock { state -> ([Machine.Action], Bool) in
+                    let targets = partitions ?? Set(state.machine.knownPartitions)
+                    let sends = state.machine.flush(targets, now: clock.now)
+                    let busy = targets.contains { state.machine.hasInFlight($0) || state.machine.hasBuffered($0) }
+                    return (sends, busy)
+                }
+                for batch in apply(sends) { group.addTask { await self.runBatches(batch) } }
+                if !busy { return }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            state.withLock { state in
+                if let partitions { state.abandoned.formUnion(partitions) } else { state.abandonAll = true }
+            }
+            logger.warning("gave up waiting for in-flight batches after \(timeout); they will be replayed")
+        }
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) -> [TopicPartition: Int64] {
+        let revoked = Set(partitions)
+        if !lost, !stopRequested {
+            let done = DispatchSemaphore(value: 0)
+            let timeout = configuration.revokeTimeout
+            Task {
+                await self.drain(partitions: revoked, timeout: timeout)
+                done.signal()
+            }
+            done.wait()
+        } else {
+            state.withLock { $0.abandoned.formUnion(revoked) }
+        }
+        return state.withLock { state in
+            let offsets = state.machine.remove(partitions)
+            for tp in partitions { state.uncommitted[tp] = nil }
+            return lost ? [:] : offsets
+        }
+    }
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) {
+        state.withLock { state in
+            for tp in partitions { state.abandoned.remove(tp) }
+        }
+        // New assignments start unpaused; a partition is paused only by its own full buffer, which a new
+        // assignment does not have yet.
+    }
+}

@@ -1,1 +1,0 @@
-// KafkaBridge — see README and ../shared/STYLE.md for what lives here.
