@@ -99,8 +99,15 @@ let package = Package(
             name: "certyo-cdc",
             dependencies: [
                 "CertyoCDC",
+                "CDCCore",
+                "CertyoClient",
+                "KafkaBridge",
+                "CertyoEmulator",  // the demo runs the emulator in-process
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Resources/demo-envelopes.jsonl")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -112,8 +119,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "CDCCoreTests", dependencies: ["CDCCore"], resources: [.copy("Fixtures")],
-                    swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CDCCoreTests",
+            dependencies: ["CDCCore", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CertyoEmulatorTests",
             dependencies: [
@@ -129,7 +140,12 @@ let package = Package(
         .testTarget(name: "PostgresBridgeTests", dependencies: ["PostgresBridge"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CertyoCDC", "CertyoEmulator", "KafkaBridge", "PostgresBridge", "CDCCore"],
+            dependencies: [
+                "CertyoCDC", "CertyoEmulator", "CertyoClient", "KafkaBridge", "PostgresBridge", "CDCCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
     ]

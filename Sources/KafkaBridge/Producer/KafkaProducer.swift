@@ -12,6 +12,9 @@ public struct KafkaProducerConfiguration: Sendable {
 
     public init() {}
 
+    /// Consumer properties that also apply to the producer certyo-cdc runs beside it (security and networking).
+    public static let sharedPropertyPrefixes = ["security.", "sasl.", "ssl.", "socket.", "broker.", "client.rack"]
+
     func rdKafkaProperties() -> [String: String] {
         var properties = [
             "bootstrap.servers": bootstrapServers,

@@ -1,0 +1,61 @@
+import CDCCore
+import CertyoClient
+import KafkaBridge
+import Logging
+import PostgresBridge
+import ServiceLifecycle
+
+/// Builds and runs every service the configuration enables in one `ServiceGroup`, stopping gracefully on SIGTERM
+/// and SIGINT.
+public struct CertyoCDCApplication: Sendable {
+    public var configuration: CertyoCDCConfiguration
+    public var logger: Logger
+
+    public init(configuration: CertyoCDCConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let configuration = configuration
+        let logger = logger
+        try await withCertyoClient(configuration: configuration.certyo, logger: logger) { client in
+            var services: [any Service] = []
+            var producer: KafkaProducer?
+            var postgres: PostgresConnection?
+            if let dsn = configuration.postgresDSN {
+                postgres = try await PostgresConnection.connect(
+                    configuration: try PostgresConfiguration(dsn: dsn), logger: logger
+                )
+            }
+            if configuration.pipelineEnabled {
+                var producerConfiguration = KafkaProducerConfiguration()
+                producerConfiguration.bootstrapServers = configuration.pipeline.consumer.bootstrapServers
+                producerConfiguration.additionalProperties = configuration.pipeline.consumer.additionalProperties
+                    .filter { KafkaProducerConfiguration.sharedPropertyPrefixes.contains(where: $0.key.hasPrefix) }
+                let dlqProducer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+                producer = dlqProducer
+                let decoder = DebeziumChangeDecoder(
+                    decoder: DebeziumDecoder(), catalog: postgres.map { CatalogCache(connection: $0) }
+                )
+                // Registered last: it stops first, so nothing is fetched while the others wind down.
+                services.append(PipelineService(
+                    configuration: configuration.pipeline, decoder: decoder, sink: CertyoBatchSink(client: client),
+                    deadLetters: KafkaDeadLetterSink(topic: configuration.deadLetterTopic, producer: dlqProducer),
+                    logger: logger
+                ))
+            }
+            guard !services.isEmpty else {
+                logger.error("no service is enabled: set CERTYO_PIPELINE_ENABLED=true (or enable another service)")
+                return
+            }
+            let group = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+            try await producer?.close()
+            await postgres?.close()
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import CertyoCDC
+import Foundation
+import Logging
+
+/// `certyo-cdc run`: every setting is a flag or an environment variable (flags win). See the README's
+/// "Configuration reference".
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Consume Debezium change events from Kafka and anchor them in Certyo."
+    )
+
+    @Option(name: .customLong("certyo-url"), help: "Certyo base URL (CERTYO_BASE_URL). Default: https://www.certyos.com")
+    var certyoURL: String?
+    @Option(name: .customLong("certyo-api-key-file"), help: "File holding the API key (CERTYO_API_KEY_FILE). The key itself is read only from CERTYO_API_KEY, never from a flag.")
+    var apiKeyFile: String?
+    @Option(name: .customLong("tenant-id"), help: "Certyo tenant (CERTYO_TENANT_ID).")
+    var tenantID: String?
+    @Option(name: .customLong("request-timeout"), help: "Per-call timeout, seconds or 250ms/10s/2m (CERTYO_REQUEST_TIMEOUT). Default: 30s")
+    var requestTimeout: String?
+    @Option(name: .customLong("bootstrap-servers"), help: "Kafka bootstrap servers (KAFKA_BOOTSTRAP_SERVERS). Default: 127.0.0.1:9092")
+    var bootstrapServers: String?
+    @Option(name: .customLong("group-id"), help: "Kafka consumer group (CERTYO_GROUP_ID). Default: certyo-cdc")
+    var groupID: String?
+    @Option(name: .customLong("topic-pattern"), help: #"Topic regex (CERTYO_TOPIC_PATTERN). Default: ^certyo\.public\..*"#)
+    var topicPattern: String?
+    @Option(name: .customLong("kafka-property"), help: "librdkafka property key=value, repeatable (KAFKA_PROPERTIES, comma-separated).")
+    var kafkaProperties: [String] = []
+    @Option(name: .customLong("batch-max-records"), help: "Records per bulk call, 1-1000 (CERTYO_BATCH_MAX_RECORDS). Default: 1000")
+    var batchMaxRecords: String?
+    @Option(name: .customLong("batch-max-bytes"), help: "Encoded bytes per bulk call (CERTYO_BATCH_MAX_BYTES). Default: 8388608")
+    var batchMaxBytes: String?
+    @Option(name: .customLong("batch-linger"), help: "How long a partial batch waits (CERTYO_BATCH_LINGER). Default: 200ms")
+    var batchLinger: String?
+    @Option(name: .customLong("max-in-flight"), help: "Bulk calls in flight across partitions (CERTYO_MAX_IN_FLIGHT). Default: 4")
+    var maxInFlight: String?
+    @Option(name: .customLong("dlq-topic"), help: "Dead-letter topic (CERTYO_DLQ_TOPIC). Default: certyo-cdc.dlq")
+    var dlqTopic: String?
+    @Option(name: .customLong("pipeline"), help: "Run the Kafka pipeline, true/false (CERTYO_PIPELINE_ENABLED). Default: true")
+    var pipeline: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (CERTYO_LOG_LEVEL). Default: info")
+    var logLevel: String?
+
+    func run() async throws {
+        var flags: [Setting: String] = [:]
+        let given: [(Setting, String?)] = [
+            (.certyoBaseURL, certyoURL), (.certyoAPIKeyFile, apiKeyFile), (.certyoTenantID, tenantID),
+            (.requestTimeout, requestTimeout), (.bootstrapServers, bootstrapServers), (.groupID, groupID),
+            (.topicPattern, topicPattern), (.batchMaxRecords, batchMaxRecords), (.batchMaxBytes, batchMaxBytes),
+            (.batchLinger, batchLinger), (.maxInFlight, maxInFlight), (.deadLetterTopic, dlqTopic),
+            (.pipelineEnabled, pipeline), (.logLevel, logLevel),
+        ]
+        for case (let setting, let value?) in given { flags[setting] = value }
+        let raw = RawSettings(flags: flags, repeatedFlags: [.kafkaProperties: kafkaProperties],
+                              environment: ProcessInfo.processInfo.environment)
+        let configuration: CertyoCDCConfiguration
+        do {
+            configuration = try CertyoCDCConfiguration.load(raw)
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("certyo-cdc: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        bootstrapLogging(level: configuration.logLevel)
+        try await CertyoCDCApplication(configuration: configuration, logger: Logger(label: "certyo-cdc")).run()
+    }
+}
+
+/// Logs go to stderr as one line each; only the executable bootstraps the logging system.
+func bootstrapLogging(level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
