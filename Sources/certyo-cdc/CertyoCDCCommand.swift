@@ -4,6 +4,7 @@ import ArgumentParser
 struct CertyoCDCCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certyo-cdc",
-        abstract: "Moves PostgreSQL row changes from Debezium/Kafka into Certyo, and proves them later."
+        abstract: "Moves PostgreSQL row changes from Debezium/Kafka into Certyo, and proves them later.",
+        subcommands: [DecodeCommand.self]
     )
 }
