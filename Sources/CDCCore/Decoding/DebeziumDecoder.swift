@@ -15,6 +15,8 @@ public struct DebeziumDecoder: Sendable {
     private var warned: Set<String> = []
     private var pendingWarnings: [DecoderWarning] = []
     private var slots: [Int] = []
+    /// How many times a message schema was parsed (tests check that an unchanged schema is parsed once).
+    private(set) var schemaParseCount = 0
 
     private struct SchemaPlanEntry: Sendable {
         var schemaBytes: [UInt8]
@@ -240,6 +242,7 @@ extension DebeziumDecoder {
             return entry.plan
         }
         let plan: Result<RowPlan, DeadLetterReason>
+        schemaParseCount += 1
         do {
             let tape = try JSONTape(parsing: value, range: schemaRange)
             if let fields = tape.member(0, "fields"), tape[fields].kind == .array {
@@ -476,8 +479,13 @@ extension DebeziumDecoder {
             text.append(UInt8(ascii: "]"))
             recordId = String(decoding: text, as: UTF8.self)
         }
-        let keys = names.map { Array($0.utf16) }
-        let order = names.indices.sorted { JCS.lessUTF16(keys[$0], keys[$1]) }
+        let order: [Int]
+        if names.count == 1 {
+            order = [0]
+        } else {
+            let keys = names.map { Array($0.utf16) }
+            order = names.indices.sorted { JCS.lessUTF16(keys[$0], keys[$1]) }
+        }
         return .success(KeyValues(names: names, values: values, emitOrder: order, recordId: recordId))
     }
 }
