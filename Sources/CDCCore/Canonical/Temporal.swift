@@ -1,0 +1,285 @@
+/// Dates, times, timestamps and intervals in the canonical text forms of canonical-row.md.
+enum Temporal {
+    static let microsPerDay: Int64 = 86_400_000_000
+
+    /// Proleptic Gregorian civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+
+    /// Days since 1970-01-01 of a civil date.
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = month > 2 ? month - 3 : month + 9
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    @inline(__always) static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var remaining = value.magnitude
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(remaining % 10))
+            remaining /= 10
+        } while remaining > 0
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        for _ in digits.count..<max(width, digits.count) { out.append(UInt8(ascii: "0")) }
+        out.append(contentsOf: digits.reversed())
+    }
+
+    /// `YYYY-MM-DD`.
+    static func appendDate(days: Int64, to out: inout [UInt8]) {
+        let (year, month, day) = civil(days: days)
+        appendPadded(year, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(month, width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(day, width: 2, to: &out)
+    }
+
+    /// `HH:MM:SS.ffffff` from microseconds of the day (24:00:00 allowed, as PostgreSQL allows it).
+    static func appendTime(micros: Int64, to out: inout [UInt8]) {
+        let seconds = micros / 1_000_000
+        appendPadded(seconds / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(seconds / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(seconds % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendPadded(micros % 1_000_000, width: 6, to: &out)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff` from microseconds since the epoch (floor division for times before 1970).
+    static func appendTimestamp(micros: Int64, to out: inout [UInt8]) {
+        var days = micros / microsPerDay
+        var ofDay = micros % microsPerDay
+        if ofDay < 0 {
+            ofDay += microsPerDay
+            days -= 1
+        }
+        appendDate(days: days, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendTime(micros: ofDay, to: &out)
+    }
+
+    /// Parses an ISO 8601 timestamp with a zone (`2024-03-15T09:30:00.123456Z`, `...+01:00`, fraction optional)
+    /// into microseconds since the epoch, UTC. Returns nil when it is not one (or has more than 6 fraction digits
+    /// that are not zero).
+    static func parseZonedTimestamp<C: Collection>(_ text: C) -> Int64? where C.Element == UInt8, C.Index == Int {
+        var index = text.startIndex
+        let end = text.endIndex
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= end else { return nil }
+            var value: Int64 = 0
+            for offset in 0..<width {
+                let digit = text[index + offset] &- 48
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int64(digit)
+            }
+            index += width
+            return value
+        }
+        func expect(_ byte: UInt8) -> Bool {
+            guard index < end, text[index] == byte else { return false }
+            index += 1
+            return true
+        }
+        var negativeYear = false
+        if index < end, text[index] == UInt8(ascii: "-") {
+            negativeYear = true
+            index += 1
+        }
+        var yearDigits = 0
+        while index + yearDigits < end, (48...57).contains(text[index + yearDigits]) { yearDigits += 1 }
+        guard yearDigits >= 4, var year = number(yearDigits) else { return nil }
+        if negativeYear { year = -year }
+        guard expect(UInt8(ascii: "-")), let month = number(2), expect(UInt8(ascii: "-")), let day = number(2),
+            index < end, text[index] == UInt8(ascii: "T") || text[index] == UInt8(ascii: " ")
+        else { return nil }
+        index += 1
+        guard let hour = number(2), expect(UInt8(ascii: ":")), let minute = number(2), expect(UInt8(ascii: ":")),
+            let second = number(2)
+        else { return nil }
+        var fraction: Int64 = 0
+        if index < end, text[index] == UInt8(ascii: ".") {
+            index += 1
+            var count = 0
+            while index < end, (48...57).contains(text[index]) {
+                let digit = Int64(text[index] - 48)
+                if count < 6 {
+                    fraction = fraction * 10 + digit
+                } else if digit != 0 {
+                    return nil
+                }
+                count += 1
+                index += 1
+            }
+            guard count > 0 else { return nil }
+            for _ in count..<max(count, 6) { fraction *= 10 }
+        }
+        var offsetSeconds: Int64 = 0
+        guard index < end else { return nil }
+        if text[index] == UInt8(ascii: "Z") {
+            index += 1
+        } else if text[index] == UInt8(ascii: "+") || text[index] == UInt8(ascii: "-") {
+            let sign: Int64 = text[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let offsetHours = number(2) else { return nil }
+            var offsetMinutes: Int64 = 0
+            if index < end {
+                _ = expect(UInt8(ascii: ":"))
+                guard let minutes = number(2) else { return nil }
+                offsetMinutes = minutes
+            }
+            offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
+        } else {
+            return nil
+        }
+        guard index == end, (1...12).contains(month), (1...31).contains(day), hour <= 24, minute < 60, second < 61
+        else { return nil }
+        let days = days(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return seconds * 1_000_000 + fraction
+    }
+
+    // MARK: Intervals
+
+    /// An interval as PostgreSQL stores it: months, days, microseconds.
+    struct Interval: Equatable {
+        var months: Int64
+        var days: Int64
+        var micros: Int64
+    }
+
+    /// Debezium's `MicroDuration` (interval.handling.mode=numeric) counts a month as 30.4375 days; this splits the
+    /// total back greedily into months, days and time. Best effort: the encoding is lossy (`1 mon` and
+    /// `30 days 10:30:00` are the same number).
+    static func interval(fromMicroDuration micros: Int64) -> Interval {
+        let monthMicros: Int64 = 2_629_800_000_000
+        let months = micros / monthMicros
+        var rest = micros % monthMicros
+        let days = rest / microsPerDay
+        rest %= microsPerDay
+        return Interval(months: months, days: days, micros: rest)
+    }
+
+    /// Parses an ISO 8601 duration as Debezium's `interval.handling.mode=string` writes it
+    /// (`P1Y2M3DT4H5M6.78S`, components may be negative or zero). Returns nil when it is not one.
+    static func parseISODuration<C: Collection>(_ text: C) -> Interval? where C.Element == UInt8 {
+        var bytes = Array(text)
+        var globalSign: Int64 = 1
+        if bytes.first == UInt8(ascii: "-") {
+            globalSign = -1
+            bytes.removeFirst()
+        }
+        guard bytes.first == UInt8(ascii: "P") else { return nil }
+        var months: Int64 = 0
+        var days: Int64 = 0
+        var micros: Int64 = 0
+        var inTime = false
+        var index = 1
+        var sawComponent = false
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "T") {
+                guard !inTime else { return nil }
+                inTime = true
+                index += 1
+                continue
+            }
+            var negative = false
+            if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+                negative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            var whole: Int64 = 0
+            var digits = 0
+            while index < bytes.count, (48...57).contains(bytes[index]) {
+                let (times, overflow) = whole.multipliedReportingOverflow(by: 10)
+                guard !overflow else { return nil }
+                whole = times + Int64(bytes[index] - 48)
+                digits += 1
+                index += 1
+            }
+            var fractionMicros: Int64 = 0
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                var scale: Int64 = 100_000
+                while index < bytes.count, (48...57).contains(bytes[index]) {
+                    fractionMicros += Int64(bytes[index] - 48) * scale
+                    scale /= 10
+                    digits += 1
+                    index += 1
+                }
+            }
+            guard digits > 0, index < bytes.count else { return nil }
+            let unit = bytes[index]
+            index += 1
+            let sign: Int64 = negative ? -1 : 1
+            sawComponent = true
+            switch (inTime, unit) {
+            case (false, UInt8(ascii: "Y")): months += sign * whole * 12
+            case (false, UInt8(ascii: "M")): months += sign * whole
+            case (false, UInt8(ascii: "W")): days += sign * whole * 7
+            case (false, UInt8(ascii: "D")): days += sign * whole
+            case (true, UInt8(ascii: "H")): micros += sign * whole * 3_600_000_000
+            case (true, UInt8(ascii: "M")): micros += sign * whole * 60_000_000
+            case (true, UInt8(ascii: "S")): micros += sign * (whole * 1_000_000 + fractionMicros)
+            default: return nil
+            }
+            if fractionMicros != 0 && !(inTime && unit == UInt8(ascii: "S")) { return nil }
+        }
+        guard sawComponent else { return nil }
+        return Interval(months: globalSign * months, days: globalSign * days, micros: globalSign * micros)
+    }
+
+    /// Appends an interval as PostgreSQL prints it with `IntervalStyle=iso_8601` (`P1Y2M3DT4H5M6.5S`, `PT0S`).
+    static func appendISO8601(_ interval: Interval, to out: inout [UInt8]) {
+        let year = interval.months / 12
+        let month = interval.months % 12
+        let day = interval.days
+        let hour = interval.micros / 3_600_000_000
+        let minute = interval.micros / 60_000_000 % 60
+        let second = interval.micros / 1_000_000 % 60
+        let fraction = interval.micros % 1_000_000
+        if year == 0 && month == 0 && day == 0 && hour == 0 && minute == 0 && second == 0 && fraction == 0 {
+            out.append(contentsOf: "PT0S".utf8)
+            return
+        }
+        func part(_ value: Int64, _ unit: Character) {
+            guard value != 0 else { return }
+            out.append(contentsOf: String(value).utf8)
+            out.append(UInt8(ascii: unit.asciiValue.map { Unicode.Scalar($0) } ?? "?"))
+        }
+        out.append(UInt8(ascii: "P"))
+        part(year, "Y")
+        part(month, "M")
+        part(day, "D")
+        if hour != 0 || minute != 0 || second != 0 || fraction != 0 { out.append(UInt8(ascii: "T")) }
+        part(hour, "H")
+        part(minute, "M")
+        if second != 0 || fraction != 0 {
+            if second < 0 || fraction < 0 { out.append(UInt8(ascii: "-")) }
+            out.append(contentsOf: String(second.magnitude).utf8)
+            if fraction != 0 {
+                var digits = Array(String(fraction.magnitude).utf8)
+                digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6 - digits.count), at: 0)
+                while digits.last == UInt8(ascii: "0") { digits.removeLast() }
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: digits)
+            }
+            out.append(UInt8(ascii: "S"))
+        }
+    }
+}

@@ -1,0 +1,491 @@
+/// Turns Kafka records written by Debezium's JsonConverter (schemas on or off) into Certyo records whose
+/// `recordPayload` is the canonical row of canonical-row.md, or into a skip or a dead-letter with its reason.
+///
+/// Pure and synchronous: no I/O, no logging. Per-topic schemas and per-table layouts are parsed once and cached;
+/// a changed schema (a new column) is noticed by comparing the schema bytes and re-parsed. Schemaless messages
+/// are typed by the ``ColumnCatalog``: a table or column it does not know yields ``DecodeOutcome/needsCatalog(table:)``.
+public struct DebeziumDecoder: Sendable {
+    public var configuration: Configuration
+    /// The column types used for schemaless messages.
+    public private(set) var catalog: ColumnCatalog
+
+    private var schemaPlans: [String: SchemaPlanEntry] = [:]
+    private var catalogPlans: [TableName: RowPlan] = [:]
+    private var refreshedTables: Set<TableName> = []
+    private var warned: Set<String> = []
+    private var pendingWarnings: [DecoderWarning] = []
+    private var slots: [Int] = []
+    /// How many times a message schema was parsed (tests check that an unchanged schema is parsed once).
+    private(set) var schemaParseCount = 0
+
+    private struct SchemaPlanEntry: Sendable {
+        var schemaBytes: [UInt8]
+        var plan: Result<RowPlan, DeadLetterReason>
+    }
+
+    /// - Parameters:
+    ///   - configuration: How messages are encoded and what to leave out.
+    ///   - catalog: Column types for schemaless messages. Default: empty (every schemaless table asks for it).
+    public init(configuration: Configuration = Configuration(), catalog: ColumnCatalog = ColumnCatalog()) {
+        self.configuration = configuration
+        self.catalog = catalog
+    }
+
+    /// Replaces the catalog entry of one table (after ``DecodeOutcome/needsCatalog(table:)``).
+    public mutating func updateCatalog(_ columns: TableColumns, for table: TableName) {
+        catalog[table] = columns
+        catalogPlans[table] = nil
+        refreshedTables.insert(table)
+    }
+
+    /// Replaces the whole catalog.
+    public mutating func setCatalog(_ catalog: ColumnCatalog) {
+        self.catalog = catalog
+        catalogPlans = [:]
+        refreshedTables = Set(catalog.tables.keys)
+    }
+
+    /// The warnings (lossy settings, once per table and setting) gathered since the last call.
+    public mutating func drainWarnings() -> [DecoderWarning] {
+        defer { pendingWarnings = [] }
+        return pendingWarnings
+    }
+
+    /// Decodes one Kafka record. Never traps on bad input: problems become ``DecodeOutcome/deadLetter(_:)``.
+    public mutating func decode(_ message: SourceMessage) -> DecodeOutcome {
+        guard let value = message.value else {
+            return .skip(SkipReason(code: "tombstone", message: "tombstone (NULL value) on \(message.topic)"))
+        }
+        // Split a schema-carrying message into schema and payload without parsing the schema.
+        var payloadRange = 0..<value.count
+        var schemaRange: Range<Int>? = nil
+        if let members = JSONTape.topLevelMembers(value), members.count == 2 {
+            let names = members.map { String(decoding: value[$0.name], as: UTF8.self) }
+            if names.contains("schema"), names.contains("payload") {
+                for member in members {
+                    if value[member.name].elementsEqual("schema".utf8) {
+                        schemaRange = member.value
+                    } else {
+                        payloadRange = member.value
+                    }
+                }
+            }
+        }
+        let tape: JSONTape
+        do {
+            tape = try JSONTape(parsing: value, range: payloadRange)
+        } catch {
+            return .deadLetter(DeadLetterReason(
+                code: "malformed_json", message: "the value on \(message.topic) is not JSON: \(error)",
+                fix: "the value converter must be org.apache.kafka.connect.json.JsonConverter"))
+        }
+        guard tape[0].kind == .object, let opIndex = tape.member(0, "op"), let op = tape.string(opIndex) else {
+            return .deadLetter(DeadLetterReason(
+                code: "not_a_change_event",
+                message: "the value on \(message.topic) is not a Debezium change event (no \"op\" field)",
+                fix: "consume only Debezium table topics, with value.converter=JsonConverter"))
+        }
+        let source = tape.member(0, "source")
+        if op == "m" {
+            return .skip(SkipReason(code: "logical_message", message: "logical decoding message on \(message.topic)"))
+        }
+        let table = tableName(tape, source: source, topic: message.topic)
+        switch op {
+        case "t":
+            return .skip(SkipReason(
+                code: "truncate",
+                message: "TRUNCATE of \(table) is not a record of any row and is not anchored"))
+        case "r", "c", "u", "d":
+            break
+        default:
+            return .deadLetter(DeadLetterReason(
+                code: "unknown_operation", message: "operation \"\(op)\" on \(table) is not known",
+                fix: "upgrade certyo-cdc, or exclude these events in the connector (skipped.operations)"))
+        }
+
+        // The layout of the row.
+        let rowField: StaticString = op == "d" ? "before" : "after"
+        let row = tape.member(0, rowField).flatMap { tape[$0].kind == .object ? $0 : nil }
+        let plan: RowPlan
+        if let schemaRange {
+            switch schemaPlan(topic: message.topic, value: value, schemaRange: schemaRange, table: table) {
+            case .success(let found): plan = found
+            case .failure(let reason): return .deadLetter(reason)
+            }
+        } else {
+            guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
+            if let row {
+                if let cached = catalogPlans[table], cached.matches(tape, row: row) {
+                    plan = cached
+                } else {
+                    switch RowPlan.fromCatalog(tape, row: row, table: table, columns: columns,
+                                               configuration: configuration) {
+                    case .plan(let built):
+                        catalogPlans[table] = built
+                        plan = built
+                    case .missingColumn(let column):
+                        return missingCatalog(table, column: column)
+                    }
+                }
+            } else {
+                // A delete without `before`: only the key is needed, typed by the catalog.
+                var lossy: Set<RowPlan.LossySetting> = []
+                let names = columns.columns.map(\.name)
+                plan = RowPlan(
+                    table: table, fieldKeys: names.map { Array($0.utf8) }, fieldNames: names,
+                    converters: columns.columns.map {
+                        RowPlan.converter(type: $0.type, configuration: configuration, lossy: &lossy)
+                    }, configuration: configuration, lossy: [])
+            }
+        }
+        refreshedTables.remove(table)
+        noteLossy(plan)
+
+        // Identity: the Kafka key's columns, in primary-key order.
+        let key: KeyValues
+        switch keyValues(message, plan: plan, table: table) {
+        case .success(let values): key = values
+        case .failure(let reason): return .deadLetter(reason)
+        }
+
+        // Payload.
+        var payload: [UInt8] = []
+        if op == "d" {
+            payload.reserveCapacity(64)
+            payload.append(UInt8(ascii: "{"))
+            for (offset, position) in key.emitOrder.enumerated() {
+                if offset > 0 { payload.append(UInt8(ascii: ",")) }
+                JCS.appendString(key.names[position], to: &payload)
+                payload.append(UInt8(ascii: ":"))
+                payload.append(contentsOf: key.values[position])
+            }
+            payload.append(UInt8(ascii: "}"))
+        } else {
+            guard let row else {
+                return .deadLetter(DeadLetterReason(
+                    code: "missing_row",
+                    message: "the \(op) event for \(table) has no \"after\" row (payload.after is null)",
+                    fix: "check the connector's converter settings; Debezium always sends after for r/c/u"))
+            }
+            if let failure = appendRow(tape, row: row, plan: plan, rowField: "\(rowField)", to: &payload) {
+                return .deadLetter(failure)
+            }
+        }
+
+        // Position and time.
+        guard let source, let lsnIndex = tape.member(source, "lsn"), let lsn = tape.int64(lsnIndex) else {
+            return .deadLetter(DeadLetterReason(
+                code: "no_source_position",
+                message: "the event for \(table) has no source.lsn, so no deterministic idempotency key",
+                fix: "use Debezium's PostgreSQL connector, whose source block carries lsn"))
+        }
+        let database = configuration.database
+            ?? tape.member(source, "db").flatMap { tape.string($0) } ?? ""
+        var sourceTimestamp: String? = nil
+        if let microsIndex = tape.member(source, "ts_us"), let micros = tape.int64(microsIndex) {
+            sourceTimestamp = Self.isoTimestamp(micros: micros)
+        } else if let millisIndex = tape.member(source, "ts_ms"), let millis = tape.int64(millisIndex) {
+            sourceTimestamp = Self.isoTimestamp(micros: millis * 1000)
+        }
+        let operation: OperationType
+        switch op {
+        case "c": operation = .insert
+        case "u": operation = .update
+        case "d": operation = .delete
+        default: operation = .upsert
+        }
+        return .record(CertyoRecord(
+            database: database,
+            collection: table.description,
+            recordId: key.recordId,
+            recordPayload: payload,
+            operationType: operation,
+            sourceTimestamp: sourceTimestamp,
+            idempotencyKey: IdempotencyKey.make(database: database, table: table, lsn: lsn, op: op,
+                                                recordId: key.recordId)))
+    }
+}
+
+// MARK: - Helpers
+
+extension DebeziumDecoder {
+    private func tableName(_ tape: JSONTape, source: Int?, topic: String) -> TableName {
+        if let source, let schema = tape.member(source, "schema").flatMap({ tape.string($0) }),
+            let table = tape.member(source, "table").flatMap({ tape.string($0) })
+        {
+            return TableName(schema: schema, table: table)
+        }
+        // `<prefix>.<schema>.<table>`
+        let parts = topic.split(separator: ".")
+        if parts.count >= 3 {
+            return TableName(schema: String(parts[parts.count - 2]), table: String(parts[parts.count - 1]))
+        }
+        return TableName(schema: "", table: topic)
+    }
+
+    private mutating func missingCatalog(_ table: TableName, column: String?) -> DecodeOutcome {
+        if refreshedTables.contains(table) {
+            refreshedTables.remove(table)
+            let what = column.map { "column \"\($0)\" of \(table)" } ?? "table \(table)"
+            return .deadLetter(DeadLetterReason(
+                code: "unknown_column",
+                message: "\(what) is not in the column catalog even after refreshing it",
+                fix: "check that certyo-cdc reads the catalog of the captured database, or use schemas.enable=true"))
+        }
+        return .needsCatalog(table: table)
+    }
+
+    private mutating func schemaPlan(
+        topic: String, value: [UInt8], schemaRange: Range<Int>, table: TableName
+    ) -> Result<RowPlan, DeadLetterReason> {
+        if let entry = schemaPlans[topic], Self.bytesEqual(value, schemaRange, entry.schemaBytes) {
+            return entry.plan
+        }
+        let plan: Result<RowPlan, DeadLetterReason>
+        schemaParseCount += 1
+        do {
+            let tape = try JSONTape(parsing: value, range: schemaRange)
+            if let fields = tape.member(0, "fields"), tape[fields].kind == .array {
+                var rowStruct: Int? = nil
+                tape.forEachElement(fields) { field in
+                    guard rowStruct == nil, let name = tape.member(field, "field") else { return }
+                    if tape.equals(tape[name], "after") || tape.equals(tape[name], "before") { rowStruct = field }
+                }
+                if let rowStruct {
+                    plan = RowPlan.fromSchema(tape, rowStruct: rowStruct, table: table, configuration: configuration)
+                } else {
+                    plan = .failure(DeadLetterReason(
+                        code: "malformed_schema", message: "the envelope schema of \(topic) has no after/before field",
+                        fix: "consume only Debezium table topics"))
+                }
+            } else {
+                plan = .failure(DeadLetterReason(
+                    code: "malformed_schema", message: "the schema of \(topic) is not a struct with fields",
+                    fix: "consume only Debezium table topics"))
+            }
+        } catch {
+            plan = .failure(DeadLetterReason(code: "malformed_json",
+                                             message: "the schema on \(topic) is not JSON: \(error)"))
+        }
+        schemaPlans[topic] = SchemaPlanEntry(schemaBytes: Array(value[schemaRange]), plan: plan)
+        return plan
+    }
+
+    private static func bytesEqual(_ value: [UInt8], _ range: Range<Int>, _ other: [UInt8]) -> Bool {
+        guard range.count == other.count else { return false }
+        return value.withUnsafeBytes { lhs in
+            other.withUnsafeBytes { rhs in
+                var index = 0
+                let count = range.count
+                let base = range.lowerBound
+                while index + 8 <= count {
+                    if lhs.loadUnaligned(fromByteOffset: base + index, as: UInt64.self)
+                        != rhs.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    {
+                        return false
+                    }
+                    index += 8
+                }
+                while index < count {
+                    if lhs[base + index] != rhs[index] { return false }
+                    index += 1
+                }
+                return true
+            }
+        }
+    }
+
+    private mutating func noteLossy(_ plan: RowPlan) {
+        guard !plan.lossy.isEmpty else { return }
+        for lossy in plan.lossy {
+            let marker = "\(plan.table)|\(lossy.setting)"
+            if warned.insert(marker).inserted {
+                pendingWarnings.append(DecoderWarning(table: plan.table, setting: lossy.setting, message: lossy.message))
+            }
+        }
+    }
+
+    /// Writes the canonical row: members in the plan's JCS order, excluded columns left out.
+    private mutating func appendRow(
+        _ tape: JSONTape, row: Int, plan: RowPlan, rowField: String, to out: inout [UInt8]
+    ) -> DeadLetterReason? {
+        slots.removeAll(keepingCapacity: true)
+        slots.append(contentsOf: repeatElement(-1, count: plan.fieldKeys.count))
+        var position = 0
+        var unknown: String? = nil
+        tape.forEachMember(row) { key, value in
+            if position < plan.fieldKeys.count, tape.rawEquals(tape[key], plan.fieldKeys[position]) {
+                slots[position] = value
+            } else if let name = tape.string(key), let index = plan.fieldIndex(named: name) {
+                slots[index] = value
+            } else if unknown == nil {
+                unknown = tape.string(key) ?? "?"
+            }
+            position += 1
+        }
+        if let unknown {
+            return DeadLetterReason(
+                code: "unknown_column",
+                message: "payload.\(rowField).\(unknown) of \(plan.table) is not in the message schema",
+                fix: "check the connector's converter (JsonConverter with schemas.enable)")
+        }
+        out.reserveCapacity(out.count + Int(tape[row].end - tape[row].start) + 16)
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for field in plan.emitOrder {
+            let value = slots[field]
+            guard value >= 0 else { continue }  // column absent from this message
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(contentsOf: plan.memberPrefixes[field])
+            if let failure = Canonicalizer.append(tape, value, plan.converters[field], to: &out) {
+                return reason(failure, table: plan.table, column: plan.fieldNames[field], rowField: rowField,
+                              converter: plan.converters[field])
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return nil
+    }
+
+    private func reason(
+        _ failure: ConversionFailure, table: TableName, column: String, rowField: String, converter: ValueConverter
+    ) -> DeadLetterReason {
+        switch failure.kind {
+        case .toastPlaceholder:
+            return DeadLetterReason(
+                code: "toast_placeholder",
+                message: "column \(column) of \(table) holds Debezium's __debezium_unavailable_value placeholder "
+                    + "(a TOASTed value left unchanged by an update under REPLICA IDENTITY DEFAULT); it is never anchored",
+                fix: "ALTER TABLE \(table) REPLICA IDENTITY FULL")
+        case .wrongType, .invalidValue:
+            let setting = Self.setting(for: converter)
+            let fix: String?
+            if case .unsupported = converter {
+                fix = "exclude the column from capture (column.exclude.list) or from payloads (excluded columns)"
+            } else if let setting {
+                fix = "make certyo-cdc's \(setting) match the connector's, and check the column types are current"
+            } else {
+                fix = nil
+            }
+            return DeadLetterReason(
+                code: failure.kind == .wrongType ? "unexpected_value" : "invalid_value",
+                message: "column \(column) of \(table) (payload.\(rowField).\(column)): \(failure.detail)", fix: fix)
+        }
+    }
+
+    private static func setting(for converter: ValueConverter) -> String? {
+        switch converter {
+        case .decimalBytes, .variableScaleDecimal, .decimalString, .decimalDouble: return "decimal.handling.mode"
+        case .timestamp, .time: return "time.precision.mode"
+        case .intervalMicros, .intervalString: return "interval.handling.mode"
+        case .binary: return "binary.handling.mode"
+        case .array(let element): return setting(for: element)
+        default: return nil
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    static func isoTimestamp(micros: Int64) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(27)
+        Temporal.appendTimestamp(micros: micros, to: &out)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+// MARK: - Keys
+
+extension DebeziumDecoder {
+    struct KeyValues {
+        /// Key column names in primary-key order.
+        var names: [String]
+        /// Their canonical JSON values.
+        var values: [[UInt8]]
+        /// Indices of `names` in JCS member order.
+        var emitOrder: [Int]
+        var recordId: String
+    }
+
+    private func keyValues(_ message: SourceMessage, plan: RowPlan, table: TableName) -> Result<KeyValues, DeadLetterReason> {
+        guard let keyBytes = message.key else {
+            return .failure(DeadLetterReason(
+                code: "no_primary_key",
+                message: "the event for \(table) has a NULL Kafka key: the table has no primary key to identify the row",
+                fix: "add a primary key to \(table), or set message.key.columns for it in the connector"))
+        }
+        let tape: JSONTape
+        do {
+            tape = try JSONTape(parsing: keyBytes)
+        } catch {
+            return .failure(DeadLetterReason(code: "malformed_json",
+                                             message: "the key of the event for \(table) is not JSON: \(error)",
+                                             fix: "the key converter must be org.apache.kafka.connect.json.JsonConverter"))
+        }
+        var object = 0
+        if tape[0].kind == .object, tape[0].count == 2, let payload = tape.member(0, "payload"),
+            tape.member(0, "schema") != nil
+        {
+            object = payload
+        }
+        guard tape[object].kind == .object, tape[object].count > 0 else {
+            return .failure(DeadLetterReason(code: "malformed_key",
+                                             message: "the key of the event for \(table) is not an object of key columns",
+                                             fix: "the key converter must be org.apache.kafka.connect.json.JsonConverter"))
+        }
+        var names: [String] = []
+        var values: [[UInt8]] = []
+        var failure: DeadLetterReason? = nil
+        tape.forEachMember(object) { key, value in
+            guard failure == nil else { return }
+            let name = tape.string(key) ?? ""
+            let converter: ValueConverter
+            if let index = plan.fieldIndex(named: name) {
+                converter = plan.converters[index]
+            } else if let column = catalog[table]?.column(named: name) {
+                var lossy: Set<RowPlan.LossySetting> = []
+                converter = RowPlan.converter(type: column.type, configuration: configuration, lossy: &lossy)
+            } else {
+                failure = DeadLetterReason(code: "unknown_column",
+                                           message: "key column \(name) of \(table) is not a column of the row",
+                                           fix: "check message.key.columns in the connector")
+                return
+            }
+            var canonical: [UInt8] = []
+            if let problem = Canonicalizer.append(tape, value, converter, to: &canonical) {
+                failure = reason(problem, table: table, column: name, rowField: "key", converter: converter)
+                return
+            }
+            names.append(name)
+            values.append(canonical)
+        }
+        if let failure { return .failure(failure) }
+        let recordId: String
+        if values.count == 1 {
+            let canonical = values[0]
+            if canonical.first == UInt8(ascii: "\""), let inner = try? JSONTape(parsing: canonical),
+                let text = inner.string(0)
+            {
+                recordId = text
+            } else {
+                recordId = String(decoding: canonical, as: UTF8.self)
+            }
+        } else {
+            var text: [UInt8] = [UInt8(ascii: "[")]
+            for (offset, value) in values.enumerated() {
+                if offset > 0 { text.append(UInt8(ascii: ",")) }
+                text.append(contentsOf: value)
+            }
+            text.append(UInt8(ascii: "]"))
+            recordId = String(decoding: text, as: UTF8.self)
+        }
+        let order: [Int]
+        if names.count == 1 {
+            order = [0]
+        } else {
+            let keys = names.map { Array($0.utf16) }
+            order = names.indices.sorted { JCS.lessUTF16(keys[$0], keys[$1]) }
+        }
+        return .success(KeyValues(names: names, values: values, emitOrder: order, recordId: recordId))
+    }
+}

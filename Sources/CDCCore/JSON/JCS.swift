@@ -1,0 +1,200 @@
+/// RFC 8785 (JSON Canonicalization Scheme) output written straight into a byte buffer.
+///
+/// Members are sorted by UTF-16 code units, numbers are written as ECMAScript's `Number.prototype.toString`
+/// does, and strings are escaped minimally (only `"`, `\` and control characters).
+enum JCS {
+    /// Appends `"text"` with JCS's minimal escaping; `utf8` is already-unescaped UTF-8.
+    static func appendString<C: Collection>(_ utf8: C, to out: inout [UInt8]) where C.Element == UInt8 {
+        out.append(UInt8(ascii: "\""))
+        for byte in utf8 {
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
+                out.append(byte)
+                continue
+            }
+            out.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+            case 0x08: out.append(UInt8(ascii: "b"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0C: out.append(UInt8(ascii: "f"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            default:
+                out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30])
+                out.append(hexDigit(byte >> 4))
+                out.append(hexDigit(byte & 0xF))
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func appendString(_ text: String, to out: inout [UInt8]) {
+        appendString(text.utf8, to: &out)
+    }
+
+    @inline(__always) static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? 48 + value : 87 + value
+    }
+
+    /// Appends a string node of `tape` canonically. Strings without escapes are copied as bytes.
+    /// Returns false for an invalid escape or a lone surrogate (not I-JSON).
+    static func appendStringNode(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool {
+        let node = tape[index]
+        let range = Int(node.start)..<Int(node.end)
+        if !node.flag {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: tape.bytes[range])
+            out.append(UInt8(ascii: "\""))
+            return true
+        }
+        var decoded: [UInt8] = []
+        guard JSONTape.unescape(tape.bytes, range, into: &decoded) else { return false }
+        appendString(decoded, to: &out)
+        return true
+    }
+
+    /// Appends a JSON number given as text (any valid JSON number) in ECMAScript form, via binary64.
+    /// Integers of up to 15 digits are copied as they are (they are exact in binary64).
+    static func appendNumberText(_ bytes: ArraySlice<UInt8>, isInteger: Bool, to out: inout [UInt8]) -> Bool {
+        if isInteger {
+            let digits = bytes.first == UInt8(ascii: "-") ? bytes.count - 1 : bytes.count
+            if digits <= 15 {
+                if bytes.count == 2, bytes.first == UInt8(ascii: "-"), bytes.last == UInt8(ascii: "0") {
+                    out.append(UInt8(ascii: "0"))  // -0 → 0
+                } else {
+                    out.append(contentsOf: bytes)
+                }
+                return true
+            }
+        }
+        guard let value = Double(Substring(decoding: bytes, as: UTF8.self)), value.isFinite else { return false }
+        appendNumber(value, to: &out)
+        return true
+    }
+
+    /// Appends a finite double as ECMAScript's `Number.prototype.toString` writes it.
+    static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+        precondition(value.isFinite, "JCS numbers are finite")
+        if value == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        // Swift's description gives the shortest round-tripping digits; only its layout differs from ECMAScript.
+        let text = Array(value.magnitude.description.utf8)
+        var digits: [UInt8] = []
+        digits.reserveCapacity(20)
+        var pointPosition: Int? = nil
+        var exponent = 0
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            if byte == UInt8(ascii: ".") {
+                pointPosition = digits.count
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                exponent = Int(String(decoding: text[(index + 1)...], as: UTF8.self)) ?? 0
+                break
+            } else {
+                digits.append(byte)
+            }
+            index += 1
+        }
+        // value = 0.d1d2...dk × 10^n
+        var n = (pointPosition ?? digits.count) + exponent
+        // strip leading zeros
+        var leading = 0
+        while leading < digits.count - 1, digits[leading] == UInt8(ascii: "0") {
+            leading += 1
+            n -= 1
+        }
+        if leading > 0 { digits.removeFirst(leading) }
+        while digits.count > 1, digits.last == UInt8(ascii: "0") { digits.removeLast() }
+        let k = digits.count
+        if k <= n && n <= 21 {
+            out.append(contentsOf: digits)
+            for _ in 0..<(n - k) { out.append(UInt8(ascii: "0")) }
+        } else if 0 < n && n <= 21 {
+            out.append(contentsOf: digits[0..<n])
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: digits[n...])
+        } else if -6 < n && n <= 0 {
+            out.append(UInt8(ascii: "0"))
+            out.append(UInt8(ascii: "."))
+            for _ in 0..<(-n) { out.append(UInt8(ascii: "0")) }
+            out.append(contentsOf: digits)
+        } else {
+            out.append(digits[0])
+            if k > 1 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: digits[1...])
+            }
+            out.append(UInt8(ascii: "e"))
+            let e = n - 1
+            out.append(e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+            out.append(contentsOf: String(e.magnitude).utf8)
+        }
+    }
+
+    /// Re-emits any parsed JSON value canonically (sorted members, ECMAScript numbers, minimal escapes).
+    /// Returns false when the value is not I-JSON (non-finite number, lone surrogate, duplicate member names).
+    static func appendCanonical(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool {
+        let node = tape[index]
+        switch node.kind {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .true: out.append(contentsOf: "true".utf8)
+        case .false: out.append(contentsOf: "false".utf8)
+        case .number:
+            return appendNumberText(tape.rawBytes(node), isInteger: !node.flag, to: &out)
+        case .string:
+            return appendStringNode(tape, index, to: &out)
+        case .array:
+            out.append(UInt8(ascii: "["))
+            var first = true
+            var ok = true
+            tape.forEachElement(index) { element in
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                if !appendCanonical(tape, element, to: &out) { ok = false }
+            }
+            out.append(UInt8(ascii: "]"))
+            return ok
+        case .object:
+            var members: [(key: [UInt16], name: [UInt8], value: Int)] = []
+            members.reserveCapacity(Int(node.count))
+            var ok = true
+            tape.forEachMember(index) { key, value in
+                let keyNode = tape[key]
+                var name: [UInt8] = []
+                if keyNode.flag {
+                    if !JSONTape.unescape(tape.bytes, Int(keyNode.start)..<Int(keyNode.end), into: &name) { ok = false }
+                } else {
+                    name.append(contentsOf: tape.rawBytes(keyNode))
+                }
+                members.append((utf16(name), name, value))
+            }
+            guard ok else { return false }
+            members.sort { lessUTF16($0.key, $1.key) }
+            out.append(UInt8(ascii: "{"))
+            for (offset, member) in members.enumerated() {
+                if offset > 0 {
+                    if member.key == members[offset - 1].key { return false }  // duplicate name: not I-JSON
+                    out.append(UInt8(ascii: ","))
+                }
+                appendString(member.name, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if !appendCanonical(tape, member.value, to: &out) { return false }
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        return true
+    }
+
+    static func utf16(_ utf8: [UInt8]) -> [UInt16] {
+        Array(String(decoding: utf8, as: UTF8.self).utf16)
+    }
+
+    static func lessUTF16(_ a: [UInt16], _ b: [UInt16]) -> Bool {
+        a.lexicographicallyPrecedes(b)
+    }
+}

@@ -1,0 +1,538 @@
+/// A parsed JSON document as a flat array of nodes that point into the original bytes ("tape").
+///
+/// Nothing is copied or allocated per value: strings stay as byte ranges of the input (with a flag when they
+/// contain escapes), numbers stay as their text. Objects are followed by their members as key/value node pairs;
+/// every node knows the index just past its subtree (`next`), so siblings are walked without recursion.
+struct JSONTape: Sendable {
+    enum Kind: UInt8, Sendable {
+        case null, `false`, `true`, number, string, object, array
+    }
+
+    struct Node: Sendable {
+        var kind: Kind
+        /// For strings: contains a backslash escape. For numbers: has a fraction or an exponent.
+        var flag: Bool
+        /// Byte range of the value; for strings without the quotes.
+        var start: Int32
+        var end: Int32
+        /// Index of the node after this one's subtree.
+        var next: Int32
+        /// Members (objects) or elements (arrays).
+        var count: Int32
+    }
+
+    let bytes: [UInt8]
+    private(set) var nodes: [Node] = []
+
+    /// Why a document could not be parsed.
+    struct ParseError: Error, Sendable, CustomStringConvertible {
+        var offset: Int
+        var message: String
+        var description: String { "\(message) at byte \(offset)" }
+    }
+
+    /// Parses `bytes[range]` (the whole buffer by default) as exactly one JSON value.
+    init(parsing bytes: [UInt8], range: Range<Int>? = nil) throws(ParseError) {
+        self.bytes = bytes
+        let range = range ?? 0..<bytes.count
+        var nodes: [Node] = []
+        nodes.reserveCapacity(64)
+        let result: ParseError? = bytes.withUnsafeBufferPointer { buffer -> ParseError? in
+            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound)
+            do throws(ParseError) {
+                parser.skipWhitespace()
+                try parser.parseValue(into: &nodes, depth: 0)
+                parser.skipWhitespace()
+                if parser.position != parser.end {
+                    return ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let result { throw result }
+        self.nodes = nodes
+    }
+
+    @inline(__always) subscript(_ index: Int) -> Node { nodes[index] }
+
+    /// The member value of object `object` named `name` (compared with the raw, unescaped-free key bytes).
+    func member(_ object: Int, _ name: StaticString) -> Int? {
+        let node = nodes[object]
+        guard node.kind == .object else { return nil }
+        var index = object + 1
+        let end = Int(node.next)
+        while index < end {
+            let key = nodes[index]
+            if equals(key, name) { return index + 1 }
+            index = Int(nodes[index + 1].next)
+        }
+        return nil
+    }
+
+    /// Calls `body(keyIndex, valueIndex)` for each member of an object, in order.
+    @inline(__always)
+    func forEachMember(_ object: Int, _ body: (Int, Int) throws -> Void) rethrows {
+        var index = object + 1
+        let end = Int(nodes[object].next)
+        while index < end {
+            try body(index, index + 1)
+            index = Int(nodes[index + 1].next)
+        }
+    }
+
+    /// Calls `body(elementIndex)` for each element of an array, in order.
+    @inline(__always)
+    func forEachElement(_ array: Int, _ body: (Int) throws -> Void) rethrows {
+        var index = array + 1
+        let end = Int(nodes[array].next)
+        while index < end {
+            try body(index)
+            index = Int(nodes[index].next)
+        }
+    }
+
+    /// Whether string node `node` (without escapes) equals `literal`.
+    func equals(_ node: Node, _ literal: StaticString) -> Bool {
+        guard node.kind == .string, !node.flag else { return false }
+        let length = Int(node.end - node.start)
+        guard length == literal.utf8CodeUnitCount else { return false }
+        let start = Int(node.start)
+        let pointer = literal.utf8Start
+        for offset in 0..<length where bytes[start + offset] != pointer[offset] {
+            return false
+        }
+        return true
+    }
+
+    /// Whether the raw bytes of `node` equal `other`.
+    func rawEquals(_ node: Node, _ other: [UInt8]) -> Bool {
+        let length = Int(node.end - node.start)
+        guard length == other.count else { return false }
+        let start = Int(node.start)
+        for offset in 0..<length where bytes[start + offset] != other[offset] {
+            return false
+        }
+        return true
+    }
+
+    func rawBytes(_ node: Node) -> ArraySlice<UInt8> {
+        bytes[Int(node.start)..<Int(node.end)]
+    }
+
+    /// The decoded text of a string node, or the raw text of a number/literal node.
+    func string(_ index: Int) -> String? {
+        let node = nodes[index]
+        switch node.kind {
+        case .string:
+            if !node.flag { return String(decoding: rawBytes(node), as: UTF8.self) }
+            var out: [UInt8] = []
+            guard JSONTape.unescape(bytes, Int(node.start)..<Int(node.end), into: &out) else { return nil }
+            return String(decoding: out, as: UTF8.self)
+        case .number:
+            return String(decoding: rawBytes(node), as: UTF8.self)
+        default:
+            return nil
+        }
+    }
+
+    /// The value of an integer number node, when it fits in `Int64`.
+    func int64(_ index: Int) -> Int64? {
+        let node = nodes[index]
+        guard node.kind == .number, !node.flag else { return nil }
+        return JSONTape.parseInt64(bytes, Int(node.start)..<Int(node.end))
+    }
+
+    static func parseInt64(_ bytes: [UInt8], _ range: Range<Int>) -> Int64? {
+        var index = range.lowerBound
+        guard index < range.upperBound else { return nil }
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        guard index < range.upperBound else { return nil }
+        var value: Int64 = 0
+        while index < range.upperBound {
+            let digit = bytes[index] &- 48
+            guard digit < 10 else { return nil }
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = negative
+                ? times.subtractingReportingOverflow(Int64(digit)) : times.addingReportingOverflow(Int64(digit))
+            if o1 || o2 { return nil }
+            value = sum
+            index += 1
+        }
+        return value
+    }
+
+    /// Decodes the escapes of a JSON string body into UTF-8. Returns false on an invalid escape or a lone surrogate.
+    static func unescape(_ bytes: [UInt8], _ range: Range<Int>, into out: inout [UInt8]) -> Bool {
+        var index = range.lowerBound
+        let end = range.upperBound
+        out.reserveCapacity(out.count + (end - index))
+        while index < end {
+            let byte = bytes[index]
+            if byte != UInt8(ascii: "\\") {
+                out.append(byte)
+                index += 1
+                continue
+            }
+            guard index + 1 < end else { return false }
+            let escape = bytes[index + 1]
+            index += 2
+            switch escape {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                guard let high = hex4(bytes, index, end) else { return false }
+                index += 4
+                var scalar = UInt32(high)
+                if (0xD800...0xDBFF).contains(high) {
+                    guard index + 6 <= end, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
+                        let low = hex4(bytes, index + 2, end), (0xDC00...0xDFFF).contains(low)
+                    else { return false }
+                    index += 6
+                    scalar = 0x10000 + ((UInt32(high) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(high) {
+                    return false
+                }
+                appendUTF8(scalar, to: &out)
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
+    private static func hex4(_ bytes: [UInt8], _ index: Int, _ end: Int) -> UInt16? {
+        guard index + 4 <= end else { return nil }
+        var value: UInt16 = 0
+        for offset in 0..<4 {
+            let byte = bytes[index + offset]
+            let digit: UInt8
+            switch byte {
+            case 48...57: digit = byte - 48
+            case 65...70: digit = byte - 55
+            case 97...102: digit = byte - 87
+            default: return nil
+            }
+            value = value << 4 | UInt16(digit)
+        }
+        return value
+    }
+
+    static func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            out.append(UInt8(scalar))
+        case 0x80..<0x800:
+            out.append(UInt8(0xC0 | (scalar >> 6)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        case 0x800..<0x10000:
+            out.append(UInt8(0xE0 | (scalar >> 12)))
+            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        default:
+            out.append(UInt8(0xF0 | (scalar >> 18)))
+            out.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        }
+    }
+}
+
+// MARK: - Parser
+
+extension JSONTape {
+    fileprivate struct Parser {
+        let buffer: UnsafeBufferPointer<UInt8>
+        var position: Int
+        let end: Int
+
+        static let maximumDepth = 512
+
+        @inline(__always) mutating func skipWhitespace() {
+            while position < end {
+                switch buffer[position] {
+                case 0x20, 0x0A, 0x0D, 0x09: position += 1
+                default: return
+                }
+            }
+        }
+
+        func error(_ message: String) -> ParseError { ParseError(offset: position, message: message) }
+
+        mutating func parseValue(into nodes: inout [Node], depth: Int) throws(ParseError) {
+            guard position < end else { throw error("unexpected end of JSON") }
+            switch buffer[position] {
+            case UInt8(ascii: "{"):
+                guard depth < Parser.maximumDepth else { throw error("JSON nested too deeply") }
+                let index = nodes.count
+                nodes.append(Node(kind: .object, flag: false, start: Int32(position), end: 0, next: 0, count: 0))
+                position += 1
+                skipWhitespace()
+                var count: Int32 = 0
+                if position < end, buffer[position] == UInt8(ascii: "}") {
+                    position += 1
+                } else {
+                    while true {
+                        guard position < end, buffer[position] == UInt8(ascii: "\"") else {
+                            throw error("expected a member name")
+                        }
+                        try parseString(into: &nodes)
+                        skipWhitespace()
+                        guard position < end, buffer[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                        position += 1
+                        skipWhitespace()
+                        try parseValue(into: &nodes, depth: depth + 1)
+                        count += 1
+                        skipWhitespace()
+                        guard position < end else { throw error("unexpected end of JSON in an object") }
+                        if buffer[position] == UInt8(ascii: ",") {
+                            position += 1
+                            skipWhitespace()
+                        } else if buffer[position] == UInt8(ascii: "}") {
+                            position += 1
+                            break
+                        } else {
+                            throw error("expected ',' or '}'")
+                        }
+                    }
+                }
+                nodes[index].end = Int32(position)
+                nodes[index].next = Int32(nodes.count)
+                nodes[index].count = count
+            case UInt8(ascii: "["):
+                guard depth < Parser.maximumDepth else { throw error("JSON nested too deeply") }
+                let index = nodes.count
+                nodes.append(Node(kind: .array, flag: false, start: Int32(position), end: 0, next: 0, count: 0))
+                position += 1
+                skipWhitespace()
+                var count: Int32 = 0
+                if position < end, buffer[position] == UInt8(ascii: "]") {
+                    position += 1
+                } else {
+                    while true {
+                        try parseValue(into: &nodes, depth: depth + 1)
+                        count += 1
+                        skipWhitespace()
+                        guard position < end else { throw error("unexpected end of JSON in an array") }
+                        if buffer[position] == UInt8(ascii: ",") {
+                            position += 1
+                            skipWhitespace()
+                        } else if buffer[position] == UInt8(ascii: "]") {
+                            position += 1
+                            break
+                        } else {
+                            throw error("expected ',' or ']'")
+                        }
+                    }
+                }
+                nodes[index].end = Int32(position)
+                nodes[index].next = Int32(nodes.count)
+                nodes[index].count = count
+            case UInt8(ascii: "\""):
+                try parseString(into: &nodes)
+            case UInt8(ascii: "t"):
+                try literal("true", .true, into: &nodes)
+            case UInt8(ascii: "f"):
+                try literal("false", .false, into: &nodes)
+            case UInt8(ascii: "n"):
+                try literal("null", .null, into: &nodes)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try parseNumber(into: &nodes)
+            default:
+                throw error("unexpected character")
+            }
+        }
+
+        mutating func literal(_ text: StaticString, _ kind: Kind, into nodes: inout [Node]) throws(ParseError) {
+            let length = text.utf8CodeUnitCount
+            guard position + length <= end else { throw error("invalid literal") }
+            for offset in 0..<length where buffer[position + offset] != text.utf8Start[offset] {
+                throw error("invalid literal")
+            }
+            let index = nodes.count
+            nodes.append(
+                Node(kind: kind, flag: false, start: Int32(position), end: Int32(position + length),
+                     next: Int32(index + 1), count: 0))
+            position += length
+        }
+
+        mutating func parseString(into nodes: inout [Node]) throws(ParseError) {
+            position += 1  // opening quote
+            let start = position
+            var escaped = false
+            while true {
+                guard position < end else { throw error("unterminated string") }
+                let byte = buffer[position]
+                if byte == UInt8(ascii: "\"") { break }
+                if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                    position += 2
+                    continue
+                }
+                if byte < 0x20 { throw error("control character in a string") }
+                position += 1
+            }
+            guard position < end else { throw error("unterminated string") }
+            let index = nodes.count
+            nodes.append(
+                Node(kind: .string, flag: escaped, start: Int32(start), end: Int32(position), next: Int32(index + 1),
+                     count: 0))
+            position += 1  // closing quote
+        }
+
+        mutating func parseNumber(into nodes: inout [Node]) throws(ParseError) {
+            let start = position
+            var fractional = false
+            if buffer[position] == UInt8(ascii: "-") { position += 1 }
+            guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
+            if buffer[position] == UInt8(ascii: "0") {
+                position += 1
+            } else {
+                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+            }
+            if position < end, buffer[position] == UInt8(ascii: ".") {
+                fractional = true
+                position += 1
+                guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
+                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+            }
+            if position < end, buffer[position] | 0x20 == UInt8(ascii: "e") {
+                fractional = true
+                position += 1
+                if position < end, buffer[position] == UInt8(ascii: "+") || buffer[position] == UInt8(ascii: "-") {
+                    position += 1
+                }
+                guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
+                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+            }
+            let index = nodes.count
+            nodes.append(
+                Node(kind: .number, flag: fractional, start: Int32(start), end: Int32(position),
+                     next: Int32(index + 1), count: 0))
+        }
+    }
+}
+
+// MARK: - Skipping (no nodes)
+
+extension JSONTape {
+    /// The members of a top-level object as (name bytes range, value range), found without building nodes.
+    ///
+    /// Used to find the `schema` and `payload` halves of a schema-carrying message cheaply: the schema is then
+    /// compared as bytes with the cached one instead of being parsed.
+    static func topLevelMembers(_ bytes: [UInt8]) -> [(name: Range<Int>, value: Range<Int>)]? {
+        bytes.withUnsafeBufferPointer { buffer -> [(name: Range<Int>, value: Range<Int>)]? in
+            var skipper = Skipper(buffer: buffer, position: 0)
+            skipper.whitespace()
+            guard skipper.position < buffer.count, buffer[skipper.position] == UInt8(ascii: "{") else { return nil }
+            skipper.position += 1
+            var members: [(name: Range<Int>, value: Range<Int>)] = []
+            skipper.whitespace()
+            if skipper.position < buffer.count, buffer[skipper.position] == UInt8(ascii: "}") { return members }
+            while true {
+                guard skipper.position < buffer.count, buffer[skipper.position] == UInt8(ascii: "\"") else { return nil }
+                let nameStart = skipper.position + 1
+                guard skipper.skipString() else { return nil }
+                let name = nameStart..<(skipper.position - 1)
+                skipper.whitespace()
+                guard skipper.position < buffer.count, buffer[skipper.position] == UInt8(ascii: ":") else { return nil }
+                skipper.position += 1
+                skipper.whitespace()
+                let valueStart = skipper.position
+                guard skipper.skipValue() else { return nil }
+                members.append((name, valueStart..<skipper.position))
+                skipper.whitespace()
+                guard skipper.position < buffer.count else { return nil }
+                if buffer[skipper.position] == UInt8(ascii: ",") {
+                    skipper.position += 1
+                    skipper.whitespace()
+                } else if buffer[skipper.position] == UInt8(ascii: "}") {
+                    return members
+                } else {
+                    return nil
+                }
+            }
+        }
+    }
+
+    private struct Skipper {
+        let buffer: UnsafeBufferPointer<UInt8>
+        var position: Int
+
+        mutating func whitespace() {
+            while position < buffer.count {
+                switch buffer[position] {
+                case 0x20, 0x0A, 0x0D, 0x09: position += 1
+                default: return
+                }
+            }
+        }
+
+        /// Skips a string starting at its opening quote; leaves `position` after the closing quote.
+        mutating func skipString() -> Bool {
+            position += 1
+            while position < buffer.count {
+                let byte = buffer[position]
+                if byte == UInt8(ascii: "\"") {
+                    position += 1
+                    return true
+                }
+                position += byte == UInt8(ascii: "\\") ? 2 : 1
+            }
+            return false
+        }
+
+        /// Skips one value (containers by depth counting; full validation happens when it is parsed).
+        mutating func skipValue() -> Bool {
+            guard position < buffer.count else { return false }
+            switch buffer[position] {
+            case UInt8(ascii: "\""):
+                return skipString()
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                var depth = 0
+                while position < buffer.count {
+                    let byte = buffer[position]
+                    switch byte {
+                    case UInt8(ascii: "\""):
+                        guard skipString() else { return false }
+                        continue
+                    case UInt8(ascii: "{"), UInt8(ascii: "["):
+                        depth += 1
+                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                        depth -= 1
+                        if depth == 0 {
+                            position += 1
+                            return true
+                        }
+                    default:
+                        break
+                    }
+                    position += 1
+                }
+                return false
+            default:
+                let start = position
+                while position < buffer.count {
+                    switch buffer[position] {
+                    case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09:
+                        return position > start
+                    default:
+                        position += 1
+                    }
+                }
+                return position > start
+            }
+        }
+    }
+}
