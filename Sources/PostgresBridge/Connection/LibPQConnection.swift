@@ -26,6 +26,9 @@ final class LibPQConnection: @unchecked Sendable {
         if let pointer { PQfinish(pointer) }
     }
 
+    /// The session's cancel key, read once the connection is up.
+    private(set) var canceller: LibPQCancel?
+
     /// Whether ``finish()`` ran.
     var isFinished: Bool { pointer == nil }
 
@@ -80,6 +83,7 @@ final class LibPQConnection: @unchecked Sendable {
             PQsetErrorVerbosity(conn, PQERRORS_VERBOSE)
             try connection.waitUntilConnected(conn, timeout: configuration.connectTimeout)
             PQsetErrorVerbosity(conn, PQERRORS_DEFAULT)
+            connection.canceller = LibPQCancel(connection: conn)
         }
         for setting in configuration.sessionSettings {
             do {

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Synchronization
 
 /// One PostgreSQL session, safe to share between tasks: statements from concurrent tasks run one after another.
 ///
@@ -15,6 +16,14 @@ public final class PostgresConnection: Sendable {
     /// Serialises every use of `handle`.
     private let queue: DispatchQueue
     private let logger: Logger
+    /// Sends cancel requests for statements whose task was cancelled.
+    private let canceller: LibPQCancel?
+    /// The statement running on `queue` now, by request number; guarded so a cancel reaches only its own statement.
+    private let running = Mutex<UInt64?>(nil)
+    private let lastRequest = Atomic<UInt64>(0)
+
+    /// Where cancel requests run: `PQcancel` blocks while it connects to the server.
+    private static let cancelQueue = DispatchQueue(label: "certyo-cdc.postgres.cancel")
 
     /// The server as `host:port/database` (no user, no password).
     public let target: String
@@ -23,6 +32,7 @@ public final class PostgresConnection: Sendable {
         self.handle = handle
         self.queue = queue
         self.logger = logger
+        self.canceller = handle.canceller
         self.target = handle.context.target
     }
 
@@ -77,10 +87,7 @@ public final class PostgresConnection: Sendable {
     /// - Throws: A ``PostgresError``: ``PostgresError/Code/queryFailed`` with the server's SQLSTATE, or
     ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or lost.
     public func query(_ sql: String, _ parameters: [String?] = []) async throws -> PostgresRows {
-        let handle = self.handle
-        return try await Self.run(on: queue) {
-            try handle.execute(sql, parameters)
-        }
+        try await runStatement { handle in try handle.execute(sql, parameters) }
     }
 
     /// Runs a statement for its effect and returns the number of rows it affected, if it counts rows.
@@ -93,8 +100,7 @@ public final class PostgresConnection: Sendable {
     /// - Throws: A ``PostgresError`` as ``query(_:_:)`` does.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) async throws -> Int? {
-        let handle = self.handle
-        return try await Self.run(on: queue) {
+        try await runStatement { handle in
             try handle.execute(sql, parameters, allowMultipleStatements: true).affectedRows
         }
     }
@@ -112,6 +118,51 @@ public final class PostgresConnection: Sendable {
         logger.debug("closed PostgreSQL connection")
     }
 
+    /// Runs one statement on `queue`. If the calling task is cancelled, a statement that has not started yet does
+    /// not start, and a running one is cancelled on the server (`PQcancel`); either way the call throws
+    /// ``PostgresError/Code/cancelled``.
+    private func runStatement<Value: Sendable>(
+        _ statement: @escaping @Sendable (LibPQConnection) throws -> Value
+    ) async throws -> Value {
+        let request = lastRequest.add(1, ordering: .relaxed).newValue
+        let cancelled = CancellationFlag()
+        let handle = self.handle
+        let target = self.target
+        return try await withTaskCancellationHandler {
+            try await Self.run(on: queue) {
+                let skip = self.running.withLock { running -> Bool in
+                    if cancelled.isSet { return true }
+                    running = request
+                    return false
+                }
+                if skip {
+                    throw PostgresError(
+                        code: .cancelled,
+                        operation: "statement cancelled before it started on",
+                        message: "the task was cancelled",
+                        target: target
+                    )
+                }
+                defer { self.running.withLock { $0 = nil } }
+                do {
+                    return try statement(handle)
+                } catch var error as PostgresError where cancelled.isSet && error.sqlState == .queryCanceled {
+                    error.code = .cancelled
+                    throw error
+                }
+            }
+        } onCancel: {
+            cancelled.set()
+            guard let canceller = self.canceller else { return }
+            Self.cancelQueue.async {
+                // Holding the lock keeps the queue from moving on to the next statement while the request is sent.
+                self.running.withLock { running in
+                    if running == request { canceller.cancel() }
+                }
+            }
+        }
+    }
+
     /// Runs blocking work on `queue` and resumes the caller exactly once with its result.
     private static func run<Value: Sendable>(
         on queue: DispatchQueue,
@@ -123,6 +174,17 @@ public final class PostgresConnection: Sendable {
             }
         }
         return try result.get()
+    }
+}
+
+/// Set once when a statement's task is cancelled.
+private final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+
+    func set() {
+        flag.store(true, ordering: .releasing)
     }
 }
 

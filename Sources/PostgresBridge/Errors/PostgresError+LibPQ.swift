@@ -7,6 +7,12 @@ struct ErrorContext: Sendable {
     var secrets: [String]
     var dsnName: String
 
+    init(target: String, secrets: [String], dsnName: String) {
+        self.target = target
+        self.secrets = secrets
+        self.dsnName = dsnName
+    }
+
     init(configuration: PostgresConfiguration) {
         self.target = configuration.target
         self.secrets = configuration.secrets
