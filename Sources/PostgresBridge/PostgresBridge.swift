@@ -1,1 +1,0 @@
-// PostgresBridge — see README and ../shared/STYLE.md for what lives here.
