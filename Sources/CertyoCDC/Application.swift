@@ -4,6 +4,7 @@ import KafkaBridge
 import Logging
 import PostgresBridge
 import ServiceLifecycle
+import UnixSignals
 
 /// Builds and runs every service the configuration enables in one `ServiceGroup`, stopping gracefully on SIGTERM
 /// and SIGINT.

@@ -7,6 +7,7 @@ import Foundation
 import KafkaBridge
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `certyo-cdc demo`: the whole path on one machine, with nothing to set up. Starts librdkafka's mock Kafka and the
 /// Certyo emulator in-process, feeds the real Debezium envelopes shipped with certyo-cdc, runs the pipeline until
@@ -24,7 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(level: Logger.Level(rawValue: logLevel) ?? .warning)
         let logger = Logger(label: "certyo-cdc.demo")
-        func say(_ line: String) { print(line); fflush(stdout) }
+        func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
         guard let url = Bundle.module.url(forResource: "demo-envelopes", withExtension: "jsonl") else {
             throw ValidationError("the demo envelopes are missing from the build (Resources/demo-envelopes.jsonl)")
@@ -62,14 +63,16 @@ struct DemoCommand: AsyncParsableCommand {
             )
             certyo.requestTimeout = .seconds(10)
             try await withCertyoClient(configuration: certyo, logger: logger) { client in
-                let first = try await runPipeline(group: "certyo-cdc-demo", cluster: cluster, client: client,
+                let accepted = RecordingSink(CertyoBatchSink(client: client))
+                let first = try await runPipeline(group: "certyo-cdc-demo", cluster: cluster, sink: accepted,
                                                   producer: producer, endOffsets: endOffsets, logger: logger, say: say)
                 say("replaying every topic under a new consumer group (as after a crash before a commit)...")
-                let replay = try await runPipeline(group: "certyo-cdc-demo-replay", cluster: cluster, client: client,
+                let replay = try await runPipeline(group: "certyo-cdc-demo-replay", cluster: cluster,
+                                                   sink: CertyoBatchSink(client: client),
                                                    producer: producer, endOffsets: endOffsets, logger: logger, say: say)
 
                 say("waiting for the emulator to anchor...")
-                let anchored = try await waitForAnchoring(client: client, emulator: emulator)
+                let anchored = try await waitForAnchoring(accepted.records, client: client, say: say)
                 let counters = await emulator.counters()
                 let committedAll = first.committed == endOffsets && replay.committed == endOffsets
                 say("")
@@ -88,7 +91,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     private func runPipeline(
-        group: String, cluster: KafkaMockCluster, client: CertyoClient, producer: KafkaProducer,
+        group: String, cluster: KafkaMockCluster, sink: any BatchSink, producer: KafkaProducer,
         endOffsets: [TopicPartition: Int64], logger: Logger, say: (String) -> Void
     ) async throws -> PipelineCounts {
         var configuration = PipelineConfiguration()
@@ -102,7 +105,7 @@ struct DemoCommand: AsyncParsableCommand {
         let statistics = PipelineStatistics()
         let pipeline = PipelineService(
             configuration: configuration, decoder: DebeziumChangeDecoder(decoder: DebeziumDecoder()),
-            sink: CertyoBatchSink(client: client),
+            sink: sink,
             deadLetters: KafkaDeadLetterSink(topic: "certyo-cdc.dlq", producer: producer),
             statistics: statistics, logger: logger
         )
@@ -129,10 +132,60 @@ struct DemoCommand: AsyncParsableCommand {
         return counts
     }
 
-    private func waitForAnchoring(client: CertyoClient, emulator: RunningEmulator) async throws -> (anchored: Int, checked: Int) {
-        let records = try await client.records(database: nil, collection: nil, recordId: nil, limit: 1000, cursor: nil)
-        _ = records
-        return (0, 0)
+    /// Asks Certyo about every accepted record until all are anchored (or 30 s pass), and checks each Merkle proof
+    /// itself, from the record's own hash up to the anchored root.
+    private func waitForAnchoring(
+        _ records: [CertyoRecord], client: CertyoClient, say: (String) -> Void
+    ) async throws -> (anchored: Int, checked: Int) {
+        var pending = records
+        var anchored = 0
+        let start = ContinuousClock.now
+        while !pending.isEmpty, ContinuousClock.now - start < .seconds(30) {
+            var stillPending: [CertyoRecord] = []
+            for record in pending {
+                let answer = try await client.verify(database: record.database, collection: record.collection,
+                                                     recordId: record.recordId, recordHash: record.recordHash)
+                guard answer.anchoredOnChain, let root = answer.merkleRoot.flatMap(PrefixedSHA256.bytes),
+                    let leaf = PrefixedSHA256.bytes(record.recordHash)
+                else {
+                    stillPending.append(record)
+                    continue
+                }
+                let proof = MerkleProof(steps: answer.merkleProof.compactMap { step in
+                    PrefixedSHA256.bytes(step.hash).map {
+                        MerkleProof.Step(position: step.position == .left ? .left : .right, hash: $0)
+                    }
+                })
+                if proof.verifies(leaf: leaf, root: root) {
+                    anchored += 1
+                } else {
+                    say("  \(record.collection) \(record.recordId): the Merkle proof does NOT lead to the anchored root")
+                }
+            }
+            pending = stillPending
+            if !pending.isEmpty { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        return (anchored, records.count)
+    }
+}
+
+/// Remembers every record Certyo accepted, so the demo can verify them afterwards.
+final class RecordingSink: BatchSink {
+    private let inner: any BatchSink
+    private let accepted = Mutex<[CertyoRecord]>([])
+
+    init(_ inner: any BatchSink) { self.inner = inner }
+
+    var records: [CertyoRecord] { accepted.withLock { $0 } }
+
+    func ingest(_ records: [CertyoRecord]) async throws -> BatchReceipt {
+        let receipt = try await inner.ingest(records)
+        accepted.withLock { $0 += records }
+        return receipt
+    }
+
+    func retryDelay(after error: any Error, attempt: Int) -> Duration {
+        inner.retryDelay(after: error, attempt: attempt)
     }
 }
 

@@ -26,10 +26,7 @@ struct PipelineTests {
     @Test func aFailingCertyoHoldsEveryOffsetUntilItRecovers() async throws {
         try await PipelineHarness.with(partitions: 3) { harness in
             let end = try await harness.produceInserts(0..<300)
-            var faults = FaultConfiguration()
-            faults.errorRate = 1.0
-            faults.errorStatuses = [503]
-            await harness.emulator.setFaults(faults)
+            await harness.emulator.setFaults(FaultConfiguration(serverErrors: .init(share: 1.0, statuses: [503])))
 
             let group = "g-\(UUID().uuidString)"
             // First run: Certyo answers 503 to everything; stop once several calls were retried.
@@ -52,9 +49,7 @@ struct PipelineTests {
     @Test func aRestartMidRunReplaysButLeavesNoGap() async throws {
         try await PipelineHarness.with(partitions: 4) { harness in
             let end = try await harness.produceInserts(0..<1000)
-            var slow = FaultConfiguration()
-            slow.latency = .milliseconds(150)
-            await harness.emulator.setFaults(slow)
+            await harness.emulator.setFaults(FaultConfiguration(latency: .milliseconds(150)))
             let group = "g-\(UUID().uuidString)"
 
             // A crash (cancellation, no graceful drain) once some batches are in.
