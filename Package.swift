@@ -151,6 +151,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "CertyoCDCTests",
+            dependencies: ["CertyoCDC", "CertyoClient", "CDCCore", "KafkaBridge"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "KafkaBridgeTests", dependencies: ["KafkaBridge"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresBridgeTests", dependencies: ["PostgresBridge"], swiftSettings: swiftSettings),
         .testTarget(

@@ -70,6 +70,12 @@ public struct CertyoCDCConfiguration: Sendable {
         } ?? []
         entries += raw.repeatedFlags[.kafkaProperties] ?? []
         consumer.additionalProperties = try SettingParser.properties(entries, .kafkaProperties)
+        do {
+            try consumer.validate()
+        } catch let error as KafkaError {
+            throw ConfigError(code: .invalid, setting: Setting.kafkaProperties.name, message: error.message,
+                              fix: "correct or remove that property (see librdkafka's CONFIGURATION.md for the names)")
+        }
         configuration.pipeline.consumer = consumer
 
         // Batching.

@@ -21,6 +21,12 @@ public struct KafkaConsumerConfiguration: Sendable {
         "enable.auto.offset.store": "false",
     ]
 
+    /// Checks every property with librdkafka without connecting anywhere.
+    /// - Throws: A ``KafkaError`` (`.configuration`) naming the first property librdkafka rejects.
+    public func validate() throws {
+        _ = try RDKafkaConfig(properties: try rdKafkaProperties())
+    }
+
     /// The full librdkafka property dictionary.
     /// - Throws: A ``KafkaError`` (`.configuration`) when `additionalProperties` tries to change an owned property.
     func rdKafkaProperties() throws -> [String: String] {
