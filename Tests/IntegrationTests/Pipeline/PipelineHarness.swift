@@ -170,3 +170,32 @@ struct EnvelopeTemplate {
         return (Array(key.utf8), Array(value.utf8))
     }
 }
+
+extension PipelineHarness {
+    /// A pipeline running in the background until ``RunningPipeline/stop()``.
+    struct RunningPipeline {
+        let statistics: PipelineStatistics
+        let serviceGroup: ServiceGroup
+        let task: Task<Void, any Error>
+
+        func stop() async throws {
+            await serviceGroup.triggerGracefulShutdown()
+            try await task.value
+        }
+    }
+
+    func startPipeline(group: String, configure: (inout PipelineConfiguration) -> Void = { _ in }) -> RunningPipeline {
+        var configuration = pipelineConfiguration(group: group)
+        configure(&configuration)
+        let statistics = PipelineStatistics()
+        let pipeline = PipelineService(
+            configuration: configuration, decoder: DebeziumChangeDecoder(decoder: DebeziumDecoder()),
+            sink: CertyoBatchSink(client: client),
+            deadLetters: KafkaDeadLetterSink(topic: "certyo-cdc.dlq.\(group)", producer: producer),
+            statistics: statistics, logger: logger
+        )
+        let serviceGroup = ServiceGroup(services: [pipeline], logger: logger)
+        let task = Task { try await serviceGroup.run() }
+        return RunningPipeline(statistics: statistics, serviceGroup: serviceGroup, task: task)
+    }
+}

@@ -69,3 +69,33 @@ struct PipelineTests {
         }
     }
 }
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ConsumerGroupTests {
+    @Test func aSecondInstanceTakesPartitionsOverWithoutLosingAnything() async throws {
+        try await PipelineHarness.with(partitions: 6) { harness in
+            let group = "g-\(UUID().uuidString)"
+            let slow = FaultConfiguration(latency: .milliseconds(100))
+            await harness.emulator.setFaults(slow)
+            let firstHalf = try await harness.produceInserts(0..<1500)
+            let a = harness.startPipeline(group: group) { $0.batching.maxRecords = 50 }
+            try await waitUntil(deadline: .seconds(20)) { a.statistics.snapshot.ingested >= 200 }
+
+            // A second member joins: the group rebalances and both share the partitions.
+            let b = harness.startPipeline(group: group) { $0.batching.maxRecords = 50 }
+            var end = try await harness.produceInserts(1500..<3000)
+            end.merge(firstHalf) { max($0, $1) }
+            try await waitUntil(deadline: .seconds(60)) {
+                let committed = try await harness.committed(group: group, partitions: Array(end.keys))
+                return committed == end.mapValues { Optional($0) }
+            }
+            try await a.stop()
+            try await b.stop()
+
+            #expect(b.statistics.snapshot.consumed > 0, "the second member received partitions")
+            let keys = await harness.emulator.storedIdempotencyKeys(tenant: PipelineHarness.tenant)
+            #expect(keys.count == 3000)
+            #expect(keys.values.allSatisfy { $0 == 1 })
+        }
+    }
+}
