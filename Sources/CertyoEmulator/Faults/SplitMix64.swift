@@ -1,0 +1,24 @@
+/// SplitMix64 (Steele, Lea and Flood 2014): a small, fast generator whose whole sequence is fixed by its seed.
+///
+/// The emulator draws from one instance, under its state lock, in order of request arrival, so that a given seed
+/// and a given order of requests always inject the same faults.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        self.state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform value in `[0, 1)` with 53 random bits.
+    mutating func nextUnit() -> Double {
+        Double(next() >> 11) * 0x1.0p-53
+    }
+}
