@@ -1,3 +1,4 @@
+import Logging
 import PostgresBridge
 import Testing
 
@@ -11,7 +12,9 @@ import Testing
 )
 struct PostgresConnectionLiveTests {
     @Test func queryWithParametersReturnsTextCellsNamesAndTypes() async throws {
-        let connection = try await PostgresTestEnvironment.connect()
+        let (logger, logs) = RecordingLogHandler.logger()
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresTestEnvironment.configuration(), logger: logger)
         let rows = try await connection.query(
             "SELECT $1::int4 + 1 AS next, $2::text AS greeting, $3::text IS NULL AS was_null, NULL::uuid AS nothing",
             ["41", "héllo ☕", nil]
@@ -27,6 +30,10 @@ struct PostgresConnectionLiveTests {
         let series = try await connection.query("SELECT g FROM generate_series(1, $1::int) AS g", ["5"])
         #expect(series.map { $0[0] } == ["1", "2", "3", "4", "5"])
         await connection.close()
+        let lines = logs.all
+        #expect(lines.contains { $0.contains("connected to PostgreSQL") && $0.contains(connection.target) })
+        #expect(lines.contains { $0.contains("closed PostgreSQL connection") })
+        #expect(!lines.contains { $0.contains(PostgresTestEnvironment.password) })
     }
 
     @Test func executeRunsStatementsAndCountsRows() async throws {
@@ -50,17 +57,22 @@ struct PostgresConnectionLiveTests {
 
     @Test func wrongPasswordIsInvalidPasswordAndNeverShown() async throws {
         let wrong = "Wr0ng-pa55-\(UInt32.random(in: 0...UInt32.max))"
+        let (logger, logs) = RecordingLogHandler.logger()
         let error = await #expect(throws: PostgresError.self) {
             try await PostgresConnection.connect(
                 configuration: PostgresTestEnvironment.configuration(password: wrong),
-                logger: PostgresTestEnvironment.logger
+                logger: logger
             )
         }
         let failure = try #require(error)
+        // What a caller would log: the error as it prints and as it reflects.
+        logger.error("cannot start", metadata: ["error": "\(failure)", "debug": "\(String(reflecting: failure))"])
+        #expect(logs.all.count == 1)
+        #expect(!logs.all.contains { $0.contains(wrong) })
         #expect(failure.code == .connectionFailed)
         #expect(failure.sqlState == .invalidPassword)
         #expect(!failure.isRetriable)
-        #expect(failure.description.contains("password authentication failed"))
+        #expect(failure.description.contains(": password authentication failed for user"))
         #expect(failure.description.contains("\(PostgresTestEnvironment.host):\(PostgresTestEnvironment.port)/"))
         #expect(failure.description.contains("check the password in the DSN"))
         for text in [failure.description, failure.debugDescription, String(reflecting: failure), "\(failure)"] {
@@ -81,8 +93,10 @@ struct PostgresConnectionLiveTests {
         #expect(failure.sqlState == nil)
         #expect(failure.isRetriable)
         #expect(failure.description.hasPrefix("cannot connect to \(PostgresTestEnvironment.host):1/"))
-        #expect(failure.description.lowercased().contains("connection refused"))
-        #expect(failure.description.hasSuffix("— is PostgreSQL running and is PG_DSN's host/port right?"))
+        #expect(
+            failure.description == "cannot connect to \(PostgresTestEnvironment.host):1/\(PostgresTestEnvironment.database): "
+                + "Connection refused — is PostgreSQL running and is PG_DSN's host/port right?"
+        )
         #expect(!failure.description.contains(PostgresTestEnvironment.password))
     }
 
