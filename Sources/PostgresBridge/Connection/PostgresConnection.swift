@@ -36,6 +36,12 @@ public final class PostgresConnection: Sendable {
         self.target = handle.context.target
     }
 
+    deinit {
+        // `PQfinish` writes to the socket: do it on the connection's queue, not on whichever thread let go last.
+        let handle = self.handle
+        queue.async { handle.finish() }
+    }
+
     /// Opens a connection and applies the configuration's session settings.
     ///
     /// - Parameters:
@@ -191,4 +197,5 @@ private final class CancellationFlag: Sendable {
 /// Logger metadata keys used by this module.
 enum PostgresLoggingKeys {
     static let target = "postgres.target"
+    static let error = "postgres.error"
 }

@@ -170,4 +170,30 @@ struct PostgresCatalogLiveTests {
         }
         await connection.close()
     }
+
+    @Test func cacheWithItsOwnConnectionSurvivesALostConnection() async throws {
+        let admin = try await PostgresTestEnvironment.connect()
+        var configuration = try PostgresTestEnvironment.configuration()
+        configuration.applicationName = PostgresTestEnvironment.uniqueTableName("catalog-cache")
+        let cache = CatalogCache(configuration: configuration, logger: PostgresTestEnvironment.logger)
+        try await PostgresTestEnvironment.withTable("lost", columns: "id int PRIMARY KEY", on: admin) { name in
+            #expect(try await cache.table(name).columns.map(\.name) == ["id"])
+            let terminated = try await admin.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                [configuration.applicationName]
+            )
+            #expect(terminated.map { $0[0] } == ["t"])
+            try await admin.execute("ALTER TABLE public.\(name.table) ADD COLUMN note text")
+            let refreshed = try await cache.refresh(name)
+            #expect(refreshed.columns.map(\.name) == ["id", "note"])
+        }
+        await cache.close()
+        // The server ends the closed session asynchronously: wait until it is gone (bounded by the time limit).
+        while try await admin.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [configuration.applicationName]
+        )[0][0] != "0" {
+            await Task.yield()
+        }
+        await admin.close()
+    }
 }
