@@ -55,11 +55,12 @@ public final class PostgresConnection: Sendable {
         -> PostgresConnection
     {
         let queue = DispatchQueue(label: "certyo-cdc.postgres.connection")
-        let handle = try await run(on: queue) {
-            try LibPQConnection.connect(configuration: configuration)
-        }
         var logger = logger
-        logger[metadataKey: PostgresLoggingKeys.target] = "\(handle.context.target)"
+        logger[metadataKey: PostgresLoggingKeys.target] = "\(configuration.target)"
+        let connectionLogger = logger
+        let handle = try await run(on: queue) {
+            try LibPQConnection.connect(configuration: configuration, logger: connectionLogger)
+        }
         logger.debug("connected to PostgreSQL")
         return PostgresConnection(handle: handle, queue: queue, logger: logger)
     }
@@ -198,4 +199,5 @@ private final class CancellationFlag: Sendable {
 enum PostgresLoggingKeys {
     static let target = "postgres.target"
     static let error = "postgres.error"
+    static let sqlState = "postgres.sqlstate"
 }

@@ -211,4 +211,15 @@ struct PostgresConnectionLiveTests {
         await observer.close()
         await connection.close()
     }
+
+    @Test func serverNoticesGoToTheLogger() async throws {
+        let (logger, logs) = RecordingLogHandler.logger()
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresTestEnvironment.configuration(), logger: logger)
+        try await connection.execute(
+            "DO $$ BEGIN RAISE NOTICE 'hello %', 42; RAISE WARNING 'careful: %', 'x'; END $$")
+        await connection.close()
+        #expect(logs.all.contains { $0.hasPrefix("debug PostgreSQL NOTICE: hello 42") })
+        #expect(logs.all.contains { $0.hasPrefix("warning PostgreSQL WARNING: careful: x") && $0.contains("01000") })
+    }
 }
