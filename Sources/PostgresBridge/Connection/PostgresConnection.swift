@@ -51,6 +51,7 @@ public final class PostgresConnection: Sendable {
     /// - Throws: A ``PostgresError`` with code ``PostgresError/Code/connectionFailed`` (with the server's SQLSTATE,
     ///   e.g. `28P01`, when the server answered) or ``PostgresError/Code/invalidConfiguration`` when a session
     ///   setting is rejected. The error never contains the password.
+    /// - Note: Connecting does not react to task cancellation; ``PostgresConfiguration/connectTimeout`` bounds it.
     public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws
         -> PostgresConnection
     {
@@ -91,8 +92,10 @@ public final class PostgresConnection: Sendable {
     ///   - parameters: The values of `$1`, `$2`, ... in text format; `nil` is SQL `NULL`. The server infers their
     ///     types, as `PQexecParams` with no type OIDs does; cast in SQL (`$1::int8`) where that is ambiguous.
     /// - Returns: The rows, with column names and type OIDs, every value as text.
-    /// - Throws: A ``PostgresError``: ``PostgresError/Code/queryFailed`` with the server's SQLSTATE, or
-    ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or lost.
+    /// - Throws: A ``PostgresError``: ``PostgresError/Code/queryFailed`` with the server's SQLSTATE,
+    ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or lost, or
+    ///   ``PostgresError/Code/cancelled`` when the task was cancelled (a running statement is cancelled on the
+    ///   server with `PQcancel`; one still waiting for its turn does not run).
     public func query(_ sql: String, _ parameters: [String?] = []) async throws -> PostgresRows {
         try await runStatement { handle in try handle.execute(sql, parameters) }
     }
