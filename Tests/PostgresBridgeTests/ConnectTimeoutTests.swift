@@ -58,7 +58,8 @@ private final class SilentListener {
         #expect(clock.now - started < .seconds(2))
         #expect(error?.code == .connectionFailed)
         #expect(error?.isRetriable == true)
-        #expect(error?.description.hasPrefix("cannot connect to 127.0.0.1:\(listener.port)/db: timeout expired") == true)
+        let prefix = "cannot connect to 127.0.0.1:\(listener.port)/db: timeout expired"
+        #expect(error?.description.hasPrefix(prefix) == true)
         #expect(error?.description.contains("is the host reachable") == true)
         #expect(error?.description.contains("silent-secret") == false)
     }

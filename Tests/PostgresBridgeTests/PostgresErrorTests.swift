@@ -64,7 +64,8 @@ import Testing
         )
         #expect(
             error.description
-                == "cannot connect to 127.0.0.1:5999/db: \(message) — is PostgreSQL running and is PG_DSN's host/port right?"
+                == "cannot connect to 127.0.0.1:5999/db: \(message)"
+                + " — is PostgreSQL running and is PG_DSN's host/port right?"
         )
         #expect(!error.description.contains("\n"))
         #expect(error.isRetriable)

@@ -33,7 +33,7 @@ private func capture<Value>(_ body: () async throws -> Value) async -> Result<Va
 @Suite(
     .enabled(
         if: PostgresTestEnvironment.isConfigured,
-        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start and export its output"
+        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start, export its output"
     ),
     .timeLimit(.minutes(1))
 )
@@ -130,7 +130,9 @@ struct PostgresCatalogLiveTests {
         let connection = try await PostgresTestEnvironment.connect()
         let mixed = PostgresTestEnvironment.uniqueTableName("Mixed Case")
         try await connection.execute("CREATE TABLE public.\"\(mixed)\" (\"Id\" int PRIMARY KEY)")
-        let exact = await capture { try await connection.catalogTable(QualifiedTableName(schema: "public", table: mixed)) }
+        let exact = await capture {
+            try await connection.catalogTable(QualifiedTableName(schema: "public", table: mixed))
+        }
         let folded = await capture {
             try await connection.catalogTable(QualifiedTableName(schema: "public", table: mixed.lowercased()))
         }
@@ -159,7 +161,8 @@ struct PostgresCatalogLiveTests {
             let before = try await cache.table(name)
             #expect(before.columns.map(\.name) == ["id"])
 
-            try await connection.execute("ALTER TABLE public.\(name.table) ADD COLUMN added numeric(5,1) NOT NULL DEFAULT 0")
+            try await connection.execute(
+                "ALTER TABLE public.\(name.table) ADD COLUMN added numeric(5,1) NOT NULL DEFAULT 0")
             // Cached until a message names the new column.
             #expect(try await cache.table(name).columns.map(\.name) == ["id"])
             let after = try await cache.table(name, containing: ["id", "added"])

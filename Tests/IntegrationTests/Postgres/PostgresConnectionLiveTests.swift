@@ -6,7 +6,7 @@ import Testing
 @Suite(
     .enabled(
         if: PostgresTestEnvironment.isConfigured,
-        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start and export its output"
+        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start, export its output"
     ),
     .timeLimit(.minutes(1))
 )
@@ -94,7 +94,8 @@ struct PostgresConnectionLiveTests {
         #expect(failure.isRetriable)
         #expect(failure.description.hasPrefix("cannot connect to \(PostgresTestEnvironment.host):1/"))
         #expect(
-            failure.description == "cannot connect to \(PostgresTestEnvironment.host):1/\(PostgresTestEnvironment.database): "
+            failure.description
+                == "cannot connect to \(PostgresTestEnvironment.host):1/\(PostgresTestEnvironment.database): "
                 + "Connection refused — is PostgreSQL running and is PG_DSN's host/port right?"
         )
         #expect(!failure.description.contains(PostgresTestEnvironment.password))
@@ -139,7 +140,8 @@ struct PostgresConnectionLiveTests {
         let rows = try await connection.query(
             """
             SELECT current_setting('TimeZone'), '2024-03-15 10:30:00.5+01'::timestamptz::text,
-                   '2 years 3 months 4 days 05:06:07.5'::interval::text, (0.1::float8 + 0.2::float8)::text, '\\xdeadbeef'::bytea::text,
+                   '2 years 3 months 4 days 05:06:07.5'::interval::text, (0.1::float8 + 0.2::float8)::text,
+                   '\\xdeadbeef'::bytea::text,
                    current_setting('application_name')
             """
         )
