@@ -1,3 +1,5 @@
+import Logging
+
 /// Catalog facts per table, read once and read again when a message names a column the cached facts lack.
 ///
 /// Concurrent requests for a table that is not cached yet share one catalog query. A refresh always runs a new
@@ -19,6 +21,8 @@ public actor CatalogCache {
     }
 
     private let load: Loader
+    /// The connection this cache opened itself, if it did; closed by ``close()``.
+    private let ownConnection: ReconnectingConnection?
     private var entries: [QualifiedTableName: Entry] = [:]
     private var lastGeneration: UInt64 = 0
     /// How many catalog loads this cache started (for tests and metrics).
@@ -27,11 +31,33 @@ public actor CatalogCache {
     /// A cache that reads the catalog through `connection` (``PostgresConnection/catalogTable(_:)``).
     public init(connection: PostgresConnection) {
         self.load = { name in try await connection.catalogTable(name) }
+        self.ownConnection = nil
+    }
+
+    /// A cache with its own connection, opened on first use and opened again after it was lost (server restart,
+    /// network): a lookup that finds the connection gone reconnects once and retries. Call ``close()`` when done.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where the catalog is.
+    ///   - logger: Receives a line per connect, close and reconnect.
+    public init(configuration: PostgresConfiguration, logger: Logger) {
+        let connection = ReconnectingConnection(configuration: configuration, logger: logger)
+        self.load = { name in
+            try await connection.withConnection { try await $0.catalogTable(name) }
+        }
+        self.ownConnection = connection
     }
 
     /// A cache over any loader, e.g. a fake in tests.
     public init(loader: @escaping Loader) {
         self.load = loader
+        self.ownConnection = nil
+    }
+
+    /// Closes the connection this cache opened itself (``init(configuration:logger:)``); does nothing for a cache
+    /// over a connection or loader it was given.
+    public func close() async {
+        await ownConnection?.close()
     }
 
     /// The table's catalog facts, from the cache or read now.

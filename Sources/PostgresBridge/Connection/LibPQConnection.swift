@@ -1,4 +1,5 @@
 import CLibPQ
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -16,10 +17,14 @@ import Darwin
 final class LibPQConnection: @unchecked Sendable {
     private var pointer: OpaquePointer?
     let context: ErrorContext
+    /// libpq holds an unretained pointer to it while `pointer` lives; `deinit` finishes `pointer` first.
+    private let noticeSink: NoticeSink
 
-    private init(pointer: OpaquePointer, context: ErrorContext) {
+    private init(pointer: OpaquePointer, context: ErrorContext, logger: Logger) {
         self.pointer = pointer
         self.context = context
+        self.noticeSink = NoticeSink(logger: logger, context: context)
+        noticeSink.install(on: pointer)
     }
 
     deinit {
@@ -61,7 +66,7 @@ final class LibPQConnection: @unchecked Sendable {
     /// verbose messages are the only place its SQLSTATE (e.g. `28P01`) appears.
     ///
     /// - Throws: A ``PostgresError``; the half-open `PGconn` is released before it is thrown.
-    static func connect(configuration: PostgresConfiguration) throws -> LibPQConnection {
+    static func connect(configuration: PostgresConfiguration, logger: Logger) throws -> LibPQConnection {
         let context = ErrorContext(configuration: configuration)
         let pairs = configuration.connectionKeywordsAndValues()
         let started: OpaquePointer? = withCStringArray(pairs.map(\.0)) { keywords in
@@ -78,7 +83,7 @@ final class LibPQConnection: @unchecked Sendable {
             )
         }
         // From here on the owner frees the PGconn on every path, including throws.
-        let connection = LibPQConnection(pointer: started, context: context)
+        let connection = LibPQConnection(pointer: started, context: context, logger: logger)
         try connection.withPointer { conn in
             PQsetErrorVerbosity(conn, PQERRORS_VERBOSE)
             try connection.waitUntilConnected(conn, timeout: configuration.connectTimeout)

@@ -36,6 +36,12 @@ public final class PostgresConnection: Sendable {
         self.target = handle.context.target
     }
 
+    deinit {
+        // `PQfinish` writes to the socket: do it on the connection's queue, not on whichever thread let go last.
+        let handle = self.handle
+        queue.async { handle.finish() }
+    }
+
     /// Opens a connection and applies the configuration's session settings.
     ///
     /// - Parameters:
@@ -45,15 +51,17 @@ public final class PostgresConnection: Sendable {
     /// - Throws: A ``PostgresError`` with code ``PostgresError/Code/connectionFailed`` (with the server's SQLSTATE,
     ///   e.g. `28P01`, when the server answered) or ``PostgresError/Code/invalidConfiguration`` when a session
     ///   setting is rejected. The error never contains the password.
+    /// - Note: Connecting does not react to task cancellation; ``PostgresConfiguration/connectTimeout`` bounds it.
     public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws
         -> PostgresConnection
     {
         let queue = DispatchQueue(label: "certyo-cdc.postgres.connection")
-        let handle = try await run(on: queue) {
-            try LibPQConnection.connect(configuration: configuration)
-        }
         var logger = logger
-        logger[metadataKey: PostgresLoggingKeys.target] = "\(handle.context.target)"
+        logger[metadataKey: PostgresLoggingKeys.target] = "\(configuration.target)"
+        let connectionLogger = logger
+        let handle = try await run(on: queue) {
+            try LibPQConnection.connect(configuration: configuration, logger: connectionLogger)
+        }
         logger.debug("connected to PostgreSQL")
         return PostgresConnection(handle: handle, queue: queue, logger: logger)
     }
@@ -84,8 +92,10 @@ public final class PostgresConnection: Sendable {
     ///   - parameters: The values of `$1`, `$2`, ... in text format; `nil` is SQL `NULL`. The server infers their
     ///     types, as `PQexecParams` with no type OIDs does; cast in SQL (`$1::int8`) where that is ambiguous.
     /// - Returns: The rows, with column names and type OIDs, every value as text.
-    /// - Throws: A ``PostgresError``: ``PostgresError/Code/queryFailed`` with the server's SQLSTATE, or
-    ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or lost.
+    /// - Throws: A ``PostgresError``: ``PostgresError/Code/queryFailed`` with the server's SQLSTATE,
+    ///   ``PostgresError/Code/connectionClosed`` when the connection is closed or lost, or
+    ///   ``PostgresError/Code/cancelled`` when the task was cancelled (a running statement is cancelled on the
+    ///   server with `PQcancel`; one still waiting for its turn does not run).
     public func query(_ sql: String, _ parameters: [String?] = []) async throws -> PostgresRows {
         try await runStatement { handle in try handle.execute(sql, parameters) }
     }
@@ -191,4 +201,6 @@ private final class CancellationFlag: Sendable {
 /// Logger metadata keys used by this module.
 enum PostgresLoggingKeys {
     static let target = "postgres.target"
+    static let error = "postgres.error"
+    static let sqlState = "postgres.sqlstate"
 }

@@ -111,7 +111,7 @@ extension PostgresError {
             if lowered.contains("connection refused") {
                 return "is PostgreSQL running and is \(dsn)'s host/port right?"
             }
-            if lowered.contains("timeout") || lowered.contains("timed out") {
+            if lowered.contains("timeout") || lowered.contains("timed out") || lowered.contains("unreachable") {
                 return "is the host reachable (network, firewall) and is \(dsn)'s host/port right?"
             }
             if lowered.contains("translate host name") || lowered.contains("name or service not known") {
@@ -161,6 +161,42 @@ struct ParsedLibPQMessage {
             text.removeSubrange(codeStart..<text.index(codeEnd, offsetBy: 2))
             break
         }
-        message = text
+        message = Self.withoutConnectionPreamble(text)
+    }
+
+    /// libpq writes `connection to server at "h" (addr), port 5432 failed: ` before each attempt's message and
+    /// `Is the server running on that host and accepting TCP/IP connections?` after some; the error names the target
+    /// and the fix itself, so a message about a single attempt loses both.
+    static func withoutConnectionPreamble(_ text: String) -> String {
+        let preambles = ["connection to server at ", "connection to server on socket "]
+        let attempts = preambles.reduce(0) { count, preamble in count + text.occurrences(of: preamble) }
+        var result = text
+        if attempts == 1, let start = preambles.lazy.compactMap({ result.findText($0) }).first,
+            let failed = result[start.upperBound...].findText(" failed: ")
+        {
+            result.removeSubrange(start.lowerBound..<failed.upperBound)
+            for severity in ["FATAL:  ", "ERROR:  "] where result.hasPrefix(severity) {
+                result.removeFirst(severity.count)
+            }
+        }
+        for generic in [
+            "Is the server running on that host and accepting TCP/IP connections?",
+            "Is the server running locally and accepting connections on that socket?",
+        ] {
+            if let range = result.findText(generic) { result.removeSubrange(range) }
+        }
+        return result
+    }
+}
+
+extension String {
+    func occurrences(of needle: String) -> Int {
+        var count = 0
+        var rest = self[...]
+        while let range = rest.findText(needle) {
+            count += 1
+            rest = rest[range.upperBound...]
+        }
+        return count
     }
 }

@@ -33,7 +33,7 @@ private func capture<Value>(_ body: () async throws -> Value) async -> Result<Va
 @Suite(
     .enabled(
         if: PostgresTestEnvironment.isConfigured,
-        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start and export its output"
+        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start, export its output"
     ),
     .timeLimit(.minutes(1))
 )
@@ -130,7 +130,9 @@ struct PostgresCatalogLiveTests {
         let connection = try await PostgresTestEnvironment.connect()
         let mixed = PostgresTestEnvironment.uniqueTableName("Mixed Case")
         try await connection.execute("CREATE TABLE public.\"\(mixed)\" (\"Id\" int PRIMARY KEY)")
-        let exact = await capture { try await connection.catalogTable(QualifiedTableName(schema: "public", table: mixed)) }
+        let exact = await capture {
+            try await connection.catalogTable(QualifiedTableName(schema: "public", table: mixed))
+        }
         let folded = await capture {
             try await connection.catalogTable(QualifiedTableName(schema: "public", table: mixed.lowercased()))
         }
@@ -159,7 +161,8 @@ struct PostgresCatalogLiveTests {
             let before = try await cache.table(name)
             #expect(before.columns.map(\.name) == ["id"])
 
-            try await connection.execute("ALTER TABLE public.\(name.table) ADD COLUMN added numeric(5,1) NOT NULL DEFAULT 0")
+            try await connection.execute(
+                "ALTER TABLE public.\(name.table) ADD COLUMN added numeric(5,1) NOT NULL DEFAULT 0")
             // Cached until a message names the new column.
             #expect(try await cache.table(name).columns.map(\.name) == ["id"])
             let after = try await cache.table(name, containing: ["id", "added"])
@@ -169,5 +172,31 @@ struct PostgresCatalogLiveTests {
             #expect(await cache.loadCount == 2)
         }
         await connection.close()
+    }
+
+    @Test func cacheWithItsOwnConnectionSurvivesALostConnection() async throws {
+        let admin = try await PostgresTestEnvironment.connect()
+        var configuration = try PostgresTestEnvironment.configuration()
+        configuration.applicationName = PostgresTestEnvironment.uniqueTableName("catalog-cache")
+        let cache = CatalogCache(configuration: configuration, logger: PostgresTestEnvironment.logger)
+        try await PostgresTestEnvironment.withTable("lost", columns: "id int PRIMARY KEY", on: admin) { name in
+            #expect(try await cache.table(name).columns.map(\.name) == ["id"])
+            let terminated = try await admin.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                [configuration.applicationName]
+            )
+            #expect(terminated.map { $0[0] } == ["t"])
+            try await admin.execute("ALTER TABLE public.\(name.table) ADD COLUMN note text")
+            let refreshed = try await cache.refresh(name)
+            #expect(refreshed.columns.map(\.name) == ["id", "note"])
+        }
+        await cache.close()
+        // The server ends the closed session asynchronously: wait until it is gone (bounded by the time limit).
+        while try await admin.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [configuration.applicationName]
+        )[0][0] != "0" {
+            await Task.yield()
+        }
+        await admin.close()
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import PostgresBridge
 import Testing
 
@@ -5,13 +6,15 @@ import Testing
 @Suite(
     .enabled(
         if: PostgresTestEnvironment.isConfigured,
-        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start and export its output"
+        "CDC_POSTGRES_HOST/PASSWORD unset: start PostgreSQL 15 with scripts/test-postgres.sh start, export its output"
     ),
     .timeLimit(.minutes(1))
 )
 struct PostgresConnectionLiveTests {
     @Test func queryWithParametersReturnsTextCellsNamesAndTypes() async throws {
-        let connection = try await PostgresTestEnvironment.connect()
+        let (logger, logs) = RecordingLogHandler.logger()
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresTestEnvironment.configuration(), logger: logger)
         let rows = try await connection.query(
             "SELECT $1::int4 + 1 AS next, $2::text AS greeting, $3::text IS NULL AS was_null, NULL::uuid AS nothing",
             ["41", "héllo ☕", nil]
@@ -27,6 +30,10 @@ struct PostgresConnectionLiveTests {
         let series = try await connection.query("SELECT g FROM generate_series(1, $1::int) AS g", ["5"])
         #expect(series.map { $0[0] } == ["1", "2", "3", "4", "5"])
         await connection.close()
+        let lines = logs.all
+        #expect(lines.contains { $0.contains("connected to PostgreSQL") && $0.contains(connection.target) })
+        #expect(lines.contains { $0.contains("closed PostgreSQL connection") })
+        #expect(!lines.contains { $0.contains(PostgresTestEnvironment.password) })
     }
 
     @Test func executeRunsStatementsAndCountsRows() async throws {
@@ -50,17 +57,22 @@ struct PostgresConnectionLiveTests {
 
     @Test func wrongPasswordIsInvalidPasswordAndNeverShown() async throws {
         let wrong = "Wr0ng-pa55-\(UInt32.random(in: 0...UInt32.max))"
+        let (logger, logs) = RecordingLogHandler.logger()
         let error = await #expect(throws: PostgresError.self) {
             try await PostgresConnection.connect(
                 configuration: PostgresTestEnvironment.configuration(password: wrong),
-                logger: PostgresTestEnvironment.logger
+                logger: logger
             )
         }
         let failure = try #require(error)
+        // What a caller would log: the error as it prints and as it reflects.
+        logger.error("cannot start", metadata: ["error": "\(failure)", "debug": "\(String(reflecting: failure))"])
+        #expect(logs.all.count == 1)
+        #expect(!logs.all.contains { $0.contains(wrong) })
         #expect(failure.code == .connectionFailed)
         #expect(failure.sqlState == .invalidPassword)
         #expect(!failure.isRetriable)
-        #expect(failure.description.contains("password authentication failed"))
+        #expect(failure.description.contains(": password authentication failed for user"))
         #expect(failure.description.contains("\(PostgresTestEnvironment.host):\(PostgresTestEnvironment.port)/"))
         #expect(failure.description.contains("check the password in the DSN"))
         for text in [failure.description, failure.debugDescription, String(reflecting: failure), "\(failure)"] {
@@ -81,8 +93,11 @@ struct PostgresConnectionLiveTests {
         #expect(failure.sqlState == nil)
         #expect(failure.isRetriable)
         #expect(failure.description.hasPrefix("cannot connect to \(PostgresTestEnvironment.host):1/"))
-        #expect(failure.description.lowercased().contains("connection refused"))
-        #expect(failure.description.hasSuffix("— is PostgreSQL running and is PG_DSN's host/port right?"))
+        #expect(
+            failure.description
+                == "cannot connect to \(PostgresTestEnvironment.host):1/\(PostgresTestEnvironment.database): "
+                + "Connection refused — is PostgreSQL running and is PG_DSN's host/port right?"
+        )
         #expect(!failure.description.contains(PostgresTestEnvironment.password))
     }
 
@@ -125,7 +140,8 @@ struct PostgresConnectionLiveTests {
         let rows = try await connection.query(
             """
             SELECT current_setting('TimeZone'), '2024-03-15 10:30:00.5+01'::timestamptz::text,
-                   '2 years 3 months 4 days 05:06:07.5'::interval::text, (0.1::float8 + 0.2::float8)::text, '\\xdeadbeef'::bytea::text,
+                   '2 years 3 months 4 days 05:06:07.5'::interval::text, (0.1::float8 + 0.2::float8)::text,
+                   '\\xdeadbeef'::bytea::text,
                    current_setting('application_name')
             """
         )
@@ -196,5 +212,16 @@ struct PostgresConnectionLiveTests {
         #expect(try await connection.query("SELECT 7")[0][0] == "7")
         await observer.close()
         await connection.close()
+    }
+
+    @Test func serverNoticesGoToTheLogger() async throws {
+        let (logger, logs) = RecordingLogHandler.logger()
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresTestEnvironment.configuration(), logger: logger)
+        try await connection.execute(
+            "DO $$ BEGIN RAISE NOTICE 'hello %', 42; RAISE WARNING 'careful: %', 'x'; END $$")
+        await connection.close()
+        #expect(logs.all.contains { $0.hasPrefix("debug PostgreSQL NOTICE: hello 42") })
+        #expect(logs.all.contains { $0.hasPrefix("warning PostgreSQL WARNING: careful: x") && $0.contains("01000") })
     }
 }
