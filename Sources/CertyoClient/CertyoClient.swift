@@ -129,16 +129,16 @@ public final class CertyoClient: Sendable {
     ) async throws -> VerifyResponse {
         let endpoint = base.endpoint("POST", CertyoAPI.verifyPath)
         var body: [UInt8] = [UInt8(ascii: "{")]
-        JSONBytes.appendMember("tenantId", string: configuration.tenantId, to: &body)
+        JSONText.appendMember("tenantId", string: configuration.tenantId, to: &body)
         body.append(UInt8(ascii: ","))
-        JSONBytes.appendMember("database", string: database, to: &body)
+        JSONText.appendMember("database", string: database, to: &body)
         body.append(UInt8(ascii: ","))
-        JSONBytes.appendMember("collection", string: collection, to: &body)
+        JSONText.appendMember("collection", string: collection, to: &body)
         body.append(UInt8(ascii: ","))
-        JSONBytes.appendMember("recordId", string: recordId, to: &body)
+        JSONText.appendMember("recordId", string: recordId, to: &body)
         if let recordHash {
             body.append(UInt8(ascii: ","))
-            JSONBytes.appendMember("recordHash", string: recordHash, to: &body)
+            JSONText.appendMember("recordHash", string: recordHash, to: &body)
         }
         body.append(UInt8(ascii: "}"))
         return try await send(.POST, CertyoAPI.verifyPath, endpoint: endpoint, body: body, recordCount: 1)

@@ -198,3 +198,18 @@ enum JCS {
         a.lexicographicallyPrecedes(b)
     }
 }
+
+/// JSON text writing for other modules (request bodies), with the same minimal escaping as the canonical rows.
+public enum JSONText {
+    /// Appends `text` as a JSON string literal (RFC 8785 minimal escaping; everything else as raw UTF-8).
+    public static func appendString(_ text: String, to buffer: inout [UInt8]) {
+        JCS.appendString(text, to: &buffer)
+    }
+
+    /// Appends `"name":"value"`.
+    public static func appendMember(_ name: String, string value: String, to buffer: inout [UInt8]) {
+        JCS.appendString(name, to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
+        JCS.appendString(value, to: &buffer)
+    }
+}

@@ -50,7 +50,7 @@ import Testing
 
     @Test func stringsAreEscaped() throws {
         var buffer: [UInt8] = []
-        JSONBytes.appendString("q\"b\\s/\u{08}\u{0C}\n\r\t\u{01}\u{1F}é😀", to: &buffer)
+        JSONText.appendString("q\"b\\s/\u{08}\u{0C}\n\r\t\u{01}\u{1F}é😀", to: &buffer)
         #expect(String(decoding: buffer, as: UTF8.self) == #""q\"b\\s/\b\f\n\r\t\u0001\u001fé😀""#)
         let decoded = try JSONSerialization.jsonObject(with: Data(buffer), options: .fragmentsAllowed) as? String
         #expect(decoded == "q\"b\\s/\u{08}\u{0C}\n\r\t\u{01}\u{1F}é😀")
