@@ -163,4 +163,16 @@ import Testing
             recorder.expectNoKeyLogged()
         }
     }
+
+    @Test func cancellingTheCallingTaskIsACancellationNotAFailure() async throws {
+        try await withHarness { harness in
+            await harness.emulator.setFaults(.init(latency: .seconds(2)))
+            let call = Task { try await harness.client.ingest(record("cancelled")) }
+            // Wait until the request reached the emulator, then cancel the caller.
+            _ = try await eventually { await harness.emulator.counters().requests == 1 ? true : nil }
+            call.cancel()
+            await #expect(throws: CancellationError.self) { try await call.value }
+            await harness.emulator.setFaults(.init())
+        }
+    }
 }
