@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func aResponseSlowerThanTheRequestTimeoutIsATimeout() async throws {
-        try await withHarness(configure: { $0.requestTimeout = .milliseconds(300) }) { harness in
+        try await withHarness(requestTimeout: .milliseconds(300)) { harness in
             await harness.emulator.setFaults(.init(latency: .seconds(2)))
             let clock = ContinuousClock()
             let started = clock.now

@@ -115,7 +115,8 @@ func withHarness<T: Sendable>(
     emulator emulatorConfiguration: EmulatorConfiguration = .clientTests(),
     apiKey: String = Keys.acme,
     tenantId: String = Keys.acmeTenant,
-    configure: (inout CertyoClient.Configuration) -> Void = { _ in },
+    requestTimeout: Duration = .seconds(20),
+    maximumBulkRecords: Int = 1000,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (Harness) async throws -> T
 ) async throws -> T {
@@ -125,8 +126,8 @@ func withHarness<T: Sendable>(
         var configuration = CertyoClient.Configuration(
             baseURL: emulator.baseURL, apiKey: CertyoAPIKey(apiKey), tenantId: tenantId
         )
-        configuration.requestTimeout = .seconds(20)
-        configure(&configuration)
+        configuration.requestTimeout = requestTimeout
+        configuration.maximumBulkRecords = maximumBulkRecords
         let result = try await withCertyoClient(configuration: configuration, logger: logger) { client in
             try await body(Harness(emulator: emulator, client: client, logs: recorder))
         }
