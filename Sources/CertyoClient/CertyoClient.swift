@@ -81,7 +81,8 @@ public final class CertyoClient: Sendable {
             )
         }
         guard !records.isEmpty else {
-            throw CertyoError(code: .invalidRequest, endpoint: endpoint, message: "a bulk call needs at least one record")
+            throw CertyoError(
+                code: .invalidRequest, endpoint: endpoint, message: "a bulk call needs at least one record")
         }
         let body = BulkBody.bulk(tenantId: configuration.tenantId, records: records)
         let response: BulkIngestResponse = try await send(
@@ -276,8 +277,10 @@ public final class CertyoClient: Sendable {
     }
 
     private static func path(_ codingPath: [any CodingKey]) -> String {
-        codingPath.isEmpty ? "the top level" : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            .joined(separator: ".")
+        codingPath.isEmpty
+            ? "the top level"
+            : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+                .joined(separator: ".")
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CertyoEmulator
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -87,12 +88,13 @@ struct EmulatorCommand: AsyncParsableCommand {
         let logger = Logger(label: "certyo-emulator")
         let host = configuration.host
         let tenants = Set(configuration.apiKeys.values).sorted()
+        let keyCount = configuration.apiKeys.count
         let service = CertyoEmulatorService(configuration: configuration, logger: logger) { port in
             print("listening on \(host):\(port)")
-            fflush(stdout)
+            fflush(nil)  // flush standard output now: scripts wait for this line
             logger.info(
                 "Certyo emulator ready",
-                metadata: ["emulator.keys": "\(configuration.apiKeys.count)", "emulator.tenants": "\(tenants)"]
+                metadata: ["emulator.keys": "\(keyCount)", "emulator.tenants": "\(tenants)"]
             )
         }
         let group = ServiceGroup(
