@@ -150,7 +150,7 @@ public enum CertyoContract {
             return nil
         }
 
-        if let tenant = requiredString("tenantId"), let callTenant, !tenant.utf8.elementsEqual(callTenant.utf8) {
+        if let tenant = requiredString("tenantId"), let callTenant, !tenant.isExactly(callTenant) {
             add("tenantId", .tenantMismatch)
         }
         _ = requiredString("database")

@@ -19,7 +19,7 @@ struct QueryHandler {
         guard let tenant = try parameter("tenantId") else {
             throw APIError.invalidRequest("the query parameter tenantId is missing; it is required")
         }
-        guard tenant.utf8.elementsEqual(keyTenant.utf8) else {
+        guard tenant.isExactly(keyTenant) else {
             throw APIError(
                 status: 403,
                 code: .forbidden,
