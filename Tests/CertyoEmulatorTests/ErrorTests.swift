@@ -6,7 +6,7 @@ import Testing
 @testable import CertyoEmulator
 
 /// Every status code and error body, and which error wins when several apply.
-@Suite("Errors and their precedence", .timeLimit(.minutes(1)))
+@Suite("Errors and their precedence", .timeLimit(.minutes(3)))
 struct ErrorTests {
     @Test func unauthorized() async throws {
         try await withCertyoEmulator(configuration: .forTests(), logger: testLogger) { emulator in
