@@ -114,20 +114,24 @@ struct EmulatorCommand: AsyncParsableCommand {
                 omittingEmptySubsequences: false
             ).enumerated() {
                 let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                let trimmed = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+                let trimmed = Self.trimmed(text)
                 if !trimmed.isEmpty { lines.append((trimmed, "\(keysFile) line \(number + 1)")) }
             }
         }
         var keys: [String: String] = [:]
         for (line, origin) in lines {
-            let parts = line.split(separator: "=", maxSplits: 1)
+            let parts = line.split(separator: "=", maxSplits: 1).map(Self.trimmed)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 // Never echo the text: it holds a key.
                 throw ValidationError("\(origin) must have the form KEY=TENANT")
             }
-            keys[String(parts[0])] = String(parts[1])
+            keys[parts[0]] = parts[1]
         }
         return keys
+    }
+
+    static func trimmed(_ text: Substring) -> String {
+        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 
     /// Parses "0.3", "0.3s", "300ms" or "2m".
