@@ -13,6 +13,8 @@ public struct DebeziumDecoder: Sendable {
     private var catalogPlans: [TableName: RowPlan] = [:]
     private var refreshedTables: Set<TableName> = []
     private var warned: Set<String> = []
+    /// Plans whose lossy settings were already noted, kept alive so that an identity is never reused.
+    private var notedPlans: [ObjectIdentifier: RowPlan] = [:]
     private var pendingWarnings: [DecoderWarning] = []
     private var slots: [Int] = []
     /// How many times a message schema was parsed (tests check that an unchanged schema is parsed once).
@@ -332,7 +334,8 @@ extension DebeziumDecoder {
     }
 
     private mutating func noteLossy(_ plan: RowPlan) {
-        guard !plan.lossy.isEmpty else { return }
+        guard !plan.lossy.isEmpty, notedPlans[ObjectIdentifier(plan)] == nil else { return }
+        notedPlans[ObjectIdentifier(plan)] = plan
         for lossy in plan.lossy {
             let marker = "\(plan.table)|\(lossy.setting)"
             if warned.insert(marker).inserted {

@@ -36,7 +36,7 @@ struct JSONTape: Sendable {
         self.bytes = bytes
         let range = range ?? 0..<bytes.count
         var nodes: [Node] = []
-        nodes.reserveCapacity(64)
+        nodes.reserveCapacity(16 + range.count / 12)
         let result: ParseError? = bytes.withUnsafeBufferPointer { buffer -> ParseError? in
             var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound)
             do throws(ParseError) {
