@@ -112,8 +112,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "CDCCoreTests", dependencies: ["CDCCore"], resources: [.copy("Fixtures")],
-                    swiftSettings: swiftSettings),
+        .testTarget(name: "CDCCoreTests",
+                    dependencies: ["CDCCore", .product(name: "Crypto", package: "swift-crypto")],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "CertyoEmulatorTests",
             dependencies: [
