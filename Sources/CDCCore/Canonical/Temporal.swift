@@ -27,16 +27,31 @@ enum Temporal {
         return era * 146_097 + doe - 719_468
     }
 
+    /// Appends `value` in decimal, zero-padded to `width` digits (a minus sign first when negative).
     @inline(__always) static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var remaining = value.magnitude
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(remaining % 10))
-            remaining /= 10
-        } while remaining > 0
+        if value >= 0 {
+            switch width {
+            case 2 where value < 100:
+                out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / 10))
+                out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10))
+                return
+            case 4 where value < 10_000:
+                appendPadded(value / 100, width: 2, to: &out)
+                appendPadded(value % 100, width: 2, to: &out)
+                return
+            case 6 where value < 1_000_000:
+                appendPadded(value / 10_000, width: 2, to: &out)
+                appendPadded(value / 100 % 100, width: 2, to: &out)
+                appendPadded(value % 100, width: 2, to: &out)
+                return
+            default:
+                break
+            }
+        }
         if value < 0 { out.append(UInt8(ascii: "-")) }
+        let digits = Array(String(value.magnitude).utf8)
         for _ in digits.count..<max(width, digits.count) { out.append(UInt8(ascii: "0")) }
-        out.append(contentsOf: digits.reversed())
+        out.append(contentsOf: digits)
     }
 
     /// `YYYY-MM-DD`.

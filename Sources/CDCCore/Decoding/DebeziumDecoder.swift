@@ -13,6 +13,8 @@ public struct DebeziumDecoder: Sendable {
     private var catalogPlans: [TableName: RowPlan] = [:]
     private var refreshedTables: Set<TableName> = []
     private var warned: Set<String> = []
+    /// Plans whose lossy settings were already noted, kept alive so that an identity is never reused.
+    private var notedPlans: [ObjectIdentifier: RowPlan] = [:]
     private var pendingWarnings: [DecoderWarning] = []
     private var slots: [Int] = []
     /// How many times a message schema was parsed (tests check that an unchanged schema is parsed once).
@@ -56,19 +58,26 @@ public struct DebeziumDecoder: Sendable {
         guard let value = message.value else {
             return .skip(SkipReason(code: "tombstone", message: "tombstone (NULL value) on \(message.topic)"))
         }
-        // Split a schema-carrying message into schema and payload without parsing the schema.
+        // Split a schema-carrying message into schema and payload without parsing the schema: JsonConverter
+        // writes `{"schema":<schema>,"payload":<payload>}`, so an unchanged schema is one byte comparison away.
         var payloadRange = 0..<value.count
         var schemaRange: Range<Int>? = nil
-        if let members = JSONTape.topLevelMembers(value), members.count == 2 {
-            let names = members.map { String(decoding: value[$0.name], as: UTF8.self) }
-            if names.contains("schema"), names.contains("payload") {
+        var cachedPlan: Result<RowPlan, DeadLetterReason>? = nil
+        if Self.hasPrefix(value, Self.schemaPrefix) {
+            if let entry = schemaPlans[message.topic],
+                let payload = Self.payloadAfterCachedSchema(value, entry.schemaBytes)
+            {
+                payloadRange = payload
+                cachedPlan = entry.plan
+            } else if let members = JSONTape.topLevelMembers(value), members.count == 2 {
                 for member in members {
                     if value[member.name].elementsEqual("schema".utf8) {
                         schemaRange = member.value
-                    } else {
+                    } else if value[member.name].elementsEqual("payload".utf8) {
                         payloadRange = member.value
                     }
                 }
+                if payloadRange == 0..<value.count { schemaRange = nil }
             }
         }
         let tape: JSONTape
@@ -107,7 +116,12 @@ public struct DebeziumDecoder: Sendable {
         let rowField: StaticString = op == "d" ? "before" : "after"
         let row = tape.member(0, rowField).flatMap { tape[$0].kind == .object ? $0 : nil }
         let plan: RowPlan
-        if let schemaRange {
+        if let cachedPlan {
+            switch cachedPlan {
+            case .success(let found): plan = found
+            case .failure(let reason): return .deadLetter(reason)
+            }
+        } else if let schemaRange {
             switch schemaPlan(topic: message.topic, value: value, schemaRange: schemaRange, table: table) {
             case .success(let found): plan = found
             case .failure(let reason): return .deadLetter(reason)
@@ -271,6 +285,30 @@ extension DebeziumDecoder {
         return plan
     }
 
+    static let schemaPrefix = Array(#"{"schema":"#.utf8)
+    static let payloadInfix = Array(#","payload":"#.utf8)
+
+    private static func hasPrefix(_ value: [UInt8], _ prefix: [UInt8]) -> Bool {
+        value.count >= prefix.count && bytesEqual(value, 0..<prefix.count, prefix)
+    }
+
+    /// The payload range of `{"schema":<cached>,"payload":<payload>}` when the schema bytes are `cached`.
+    private static func payloadAfterCachedSchema(_ value: [UInt8], _ cached: [UInt8]) -> Range<Int>? {
+        let schemaEnd = schemaPrefix.count + cached.count
+        let payloadStart = schemaEnd + payloadInfix.count
+        guard value.count > payloadStart, bytesEqual(value, schemaPrefix.count..<schemaEnd, cached),
+            bytesEqual(value, schemaEnd..<payloadStart, payloadInfix)
+        else { return nil }
+        var end = value.count
+        while end > payloadStart, value[end - 1] == 0x20 || value[end - 1] == 0x0A || value[end - 1] == 0x0D
+            || value[end - 1] == 0x09
+        {
+            end -= 1
+        }
+        guard end > payloadStart, value[end - 1] == UInt8(ascii: "}") else { return nil }
+        return payloadStart..<(end - 1)
+    }
+
     private static func bytesEqual(_ value: [UInt8], _ range: Range<Int>, _ other: [UInt8]) -> Bool {
         guard range.count == other.count else { return false }
         return value.withUnsafeBytes { lhs in
@@ -296,7 +334,8 @@ extension DebeziumDecoder {
     }
 
     private mutating func noteLossy(_ plan: RowPlan) {
-        guard !plan.lossy.isEmpty else { return }
+        guard !plan.lossy.isEmpty, notedPlans[ObjectIdentifier(plan)] == nil else { return }
+        notedPlans[ObjectIdentifier(plan)] = plan
         for lossy in plan.lossy {
             let marker = "\(plan.table)|\(lossy.setting)"
             if warned.insert(marker).inserted {

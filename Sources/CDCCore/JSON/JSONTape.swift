@@ -36,7 +36,7 @@ struct JSONTape: Sendable {
         self.bytes = bytes
         let range = range ?? 0..<bytes.count
         var nodes: [Node] = []
-        nodes.reserveCapacity(64)
+        nodes.reserveCapacity(16 + range.count / 12)
         let result: ParseError? = bytes.withUnsafeBufferPointer { buffer -> ParseError? in
             var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound)
             do throws(ParseError) {
@@ -372,6 +372,7 @@ extension JSONTape {
             let start = position
             var escaped = false
             while true {
+                position = JSONTape.scanPlainBytes(buffer, from: position, end: end)
                 guard position < end else { throw error("unterminated string") }
                 let byte = buffer[position]
                 if byte == UInt8(ascii: "\"") { break }
@@ -380,8 +381,7 @@ extension JSONTape {
                     position += 2
                     continue
                 }
-                if byte < 0x20 { throw error("control character in a string") }
-                position += 1
+                throw error("control character in a string")
             }
             guard position < end else { throw error("unterminated string") }
             let index = nodes.count
@@ -421,6 +421,37 @@ extension JSONTape {
                 Node(kind: .number, flag: fractional, start: Int32(start), end: Int32(position),
                      next: Int32(index + 1), count: 0))
         }
+    }
+}
+
+// MARK: - Scanning
+
+extension JSONTape {
+    /// The index of the first byte at or after `from` that is `"`, `\\` or a control character, eight bytes at a
+    /// time (SWAR); `end` when there is none.
+    @inline(__always)
+    static func scanPlainBytes(_ buffer: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        var position = from
+        guard let base = buffer.baseAddress else { return position }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while position + 8 <= end {
+            let word = raw.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let hasQuote = (quote &- ones) & ~quote & highs
+            let hasBackslash = (backslash &- ones) & ~backslash & highs
+            let hasControl = (word &- ones &* 0x20) & ~word & highs
+            if hasQuote | hasBackslash | hasControl != 0 { break }
+            position += 8
+        }
+        while position < end {
+            let byte = base[position]
+            if byte == 0x22 || byte == 0x5C || byte < 0x20 { return position }
+            position += 1
+        }
+        return position
     }
 }
 
@@ -483,6 +514,8 @@ extension JSONTape {
         mutating func skipString() -> Bool {
             position += 1
             while position < buffer.count {
+                position = JSONTape.scanPlainBytes(buffer, from: position, end: buffer.count)
+                guard position < buffer.count else { return false }
                 let byte = buffer[position]
                 if byte == UInt8(ascii: "\"") {
                     position += 1
