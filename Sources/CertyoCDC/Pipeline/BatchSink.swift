@@ -9,6 +9,14 @@ public protocol BatchSink: Sendable {
 
     /// What a failed call means for the batch.
     func classify(_ error: any Error) -> FailureDisposition
+
+    /// Called before a batch refused for its credentials (401/403) is tried again: re-read what can change
+    /// (a key file).
+    func reloadCredentials() async
+}
+
+extension BatchSink {
+    public func reloadCredentials() async {}
 }
 
 /// What a failed bulk call means, and so what the pipeline does next.

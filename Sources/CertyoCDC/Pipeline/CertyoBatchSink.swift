@@ -1,12 +1,38 @@
 import CDCCore
 import CertyoClient
+import Foundation
+import Logging
 
 /// The production ``BatchSink``: Certyo's bulk endpoint, with every answer classified (README, "Certyo's answers").
 public struct CertyoBatchSink: BatchSink {
     private let client: CertyoClient
+    private let apiKeyFile: String?
+    private let logger: Logger?
 
-    public init(client: CertyoClient) {
+    /// - Parameters:
+    ///   - client: The Certyo client.
+    ///   - apiKeyFile: `CERTYO_API_KEY_FILE`, re-read while Certyo refuses the key, so a rotated key is picked up
+    ///     without a restart.
+    public init(client: CertyoClient, apiKeyFile: String? = nil, logger: Logger? = nil) {
         self.client = client
+        self.apiKeyFile = apiKeyFile
+        self.logger = logger
+    }
+
+    public func reloadCredentials() async {
+        guard let apiKeyFile else { return }
+        guard let text = try? String(contentsOfFile: apiKeyFile, encoding: .utf8) else {
+            logger?.error("cannot read CERTYO_API_KEY_FILE '\(apiKeyFile)'; keeping the current key")
+            return
+        }
+        let key = CertyoAPIKey(text)
+        guard key != client.configuration.apiKey else { return }
+        do {
+            try client.replaceAPIKey(key)
+            logger?.notice("CERTYO_API_KEY_FILE changed: using the new key")
+        } catch {
+            logger?.error("the key in CERTYO_API_KEY_FILE is not usable: \(error)")
+        }
     }
 
     public func ingest(_ records: [CertyoRecord]) async throws -> BatchReceipt {

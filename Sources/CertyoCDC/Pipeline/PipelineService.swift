@@ -274,6 +274,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
                 }
                 alertUnauthorised(message)
                 guard await wait(configuration.unauthorisedRetryInterval, partition: partition) else { return false }
+                await sink.reloadCredentials()
             case .split(let status, let code):
                 guard items.count > 1 else {
                     let rejection = Rejection(reason: "too_large", message: "Certyo refused this record alone as too "

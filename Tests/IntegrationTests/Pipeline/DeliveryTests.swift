@@ -1,5 +1,6 @@
 import CDCCore
 import CertyoCDC
+import CertyoClient
 import CertyoEmulator
 import Foundation
 import KafkaBridge
@@ -63,6 +64,44 @@ struct DeliveryTests {
             #expect(letters.first?.key == hugeKey)
             #expect(letters.first?.header("certyo.dlq.reason") == "too_large")
             #expect(letters.first?.header("certyo.dlq.http_status") == "413")
+        }
+    }
+
+    @Test func aRefusedKeyHoldsEveryOffsetUntilTheKeyFileHoldsAValidOne() async throws {
+        try await PipelineHarness.with(partitions: 2) { harness in
+            let end = try await harness.produceInserts(0..<200)
+            let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: keyFile) }
+            let wrongKey = "cty_revoked_0000000000000"
+            try Data(wrongKey.utf8).write(to: keyFile)
+            let configuration = CertyoClient.Configuration(
+                baseURL: harness.emulator.baseURL, apiKey: CertyoAPIKey(wrongKey), tenantId: PipelineHarness.tenant
+            )
+            try await withCertyoClient(configuration: configuration, logger: harness.logger) { client in
+                let group = "g-\(UUID().uuidString)"
+                let pipeline = harness.startPipeline(
+                    group: group, sink: CertyoBatchSink(client: client, apiKeyFile: keyFile.path)
+                ) { $0.unauthorisedRetryInterval = .milliseconds(300) }
+
+                // Certyo refuses the key several times over: nothing is committed meanwhile.
+                try await waitUntil(deadline: .seconds(30)) {
+                    await harness.emulator.requestLog().filter { $0.status == 401 }.count >= 6
+                }
+                #expect(pipeline.statistics.snapshot.committed.isEmpty)
+                #expect(pipeline.statistics.snapshot.ingested == 0)
+                let during = try await harness.committed(group: group, partitions: Array(end.keys))
+                #expect(during.values.allSatisfy { $0 == nil })
+
+                // The operator rotates the key file: sending resumes by itself, nothing is missing.
+                try Data((PipelineHarness.apiKey + "\n").utf8).write(to: keyFile)
+                try await waitUntil(deadline: .seconds(60)) { pipeline.statistics.snapshot.committed == end }
+                try await pipeline.stop()
+            }
+            let keys = await harness.emulator.storedIdempotencyKeys(tenant: PipelineHarness.tenant)
+            #expect(keys.count == 200)
+            #expect(keys.values.allSatisfy { $0 == 1 })
+            let log = await harness.emulator.requestLog()
+            #expect(!log.description.contains(wrongKey) && !log.description.contains(PipelineHarness.apiKey))
         }
     }
 }

@@ -184,13 +184,17 @@ extension PipelineHarness {
         }
     }
 
-    func startPipeline(group: String, configure: (inout PipelineConfiguration) -> Void = { _ in }) -> RunningPipeline {
+    func startPipeline(
+        group: String,
+        sink: (any BatchSink)? = nil,
+        configure: (inout PipelineConfiguration) -> Void = { _ in }
+    ) -> RunningPipeline {
         var configuration = pipelineConfiguration(group: group)
         configure(&configuration)
         let statistics = PipelineStatistics()
         let pipeline = PipelineService(
             configuration: configuration, decoder: DebeziumChangeDecoder(decoder: DebeziumDecoder()),
-            sink: CertyoBatchSink(client: client),
+            sink: sink ?? CertyoBatchSink(client: client),
             deadLetters: KafkaDeadLetterSink(topic: "certyo-cdc.dlq.\(group)", producer: producer),
             statistics: statistics, logger: logger
         )
