@@ -32,13 +32,17 @@ struct JSONTape: Sendable {
     }
 
     /// Parses `bytes[range]` (the whole buffer by default) as exactly one JSON value.
-    init(parsing bytes: [UInt8], range: Range<Int>? = nil) throws(ParseError) {
+    ///
+    /// Object or array values of the top-level members named in `skipping` are not expanded: they become one
+    /// node with their byte span and `flag` set (parse the span on its own when needed), which saves building
+    /// nodes for the half of an envelope that an event does not use.
+    init(parsing bytes: [UInt8], range: Range<Int>? = nil, skipping: [StaticString] = []) throws(ParseError) {
         self.bytes = bytes
         let range = range ?? 0..<bytes.count
         var nodes: [Node] = []
         nodes.reserveCapacity(16 + range.count / 12)
         let result: ParseError? = bytes.withUnsafeBufferPointer { buffer -> ParseError? in
-            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound)
+            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound, skipping: skipping)
             do throws(ParseError) {
                 parser.skipWhitespace()
                 try parser.parseValue(into: &nodes, depth: 0)
@@ -256,8 +260,61 @@ extension JSONTape {
         let buffer: UnsafeBufferPointer<UInt8>
         var position: Int
         let end: Int
+        var skipping: [StaticString] = []
 
         static let maximumDepth = 512
+
+        func isSkipped(_ key: Node) -> Bool {
+            let length = Int(key.end - key.start)
+            for name in skipping where name.utf8CodeUnitCount == length {
+                var same = true
+                for offset in 0..<length where buffer[Int(key.start) + offset] != name.utf8Start[offset] {
+                    same = false
+                    break
+                }
+                if same { return true }
+            }
+            return false
+        }
+
+        /// Skips an object or array (strings scanned eight bytes at a time); appends one node with its span.
+        mutating func skipContainer(into nodes: inout [Node]) throws(ParseError) {
+            let start = position
+            let kind: Kind = buffer[position] == UInt8(ascii: "{") ? .object : .array
+            var depth = 0
+            while position < end {
+                let byte = buffer[position]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    position += 1
+                    while true {
+                        position = JSONTape.scanPlainBytes(buffer, from: position, end: end)
+                        guard position < end else { throw error("unterminated string") }
+                        if buffer[position] == UInt8(ascii: "\"") { break }
+                        if buffer[position] == UInt8(ascii: "\\") {
+                            position += 2
+                        } else {
+                            throw error("control character in a string")
+                        }
+                    }
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 {
+                        position += 1
+                        let index = nodes.count
+                        nodes.append(Node(kind: kind, flag: true, start: Int32(start), end: Int32(position),
+                                          next: Int32(index + 1), count: 0))
+                        return
+                    }
+                default:
+                    break
+                }
+                position += 1
+            }
+            throw error("unexpected end of JSON")
+        }
 
         @inline(__always) mutating func skipWhitespace() {
             while position < end {
@@ -292,7 +349,14 @@ extension JSONTape {
                         guard position < end, buffer[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
                         position += 1
                         skipWhitespace()
-                        try parseValue(into: &nodes, depth: depth + 1)
+                        if depth == 0, !skipping.isEmpty, position < end,
+                            buffer[position] == UInt8(ascii: "{") || buffer[position] == UInt8(ascii: "["),
+                            isSkipped(nodes[nodes.count - 1])
+                        {
+                            try skipContainer(into: &nodes)
+                        } else {
+                            try parseValue(into: &nodes, depth: depth + 1)
+                        }
                         count += 1
                         skipWhitespace()
                         guard position < end else { throw error("unexpected end of JSON in an object") }
