@@ -140,22 +140,21 @@ public struct DebeziumDecoder: Sendable {
             case .failure(let reason): return .deadLetter(reason)
             }
         } else {
-            guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
-            if let row {
-                if let cached = catalogPlans[table], cached.matches(rowTape, row: row) {
-                    plan = cached
-                } else {
-                    switch RowPlan.fromCatalog(rowTape, row: row, table: table, columns: columns,
-                                               configuration: configuration) {
-                    case .plan(let built):
-                        catalogPlans[table] = built
-                        plan = built
-                    case .missingColumn(let column):
-                        return missingCatalog(table, column: column)
-                    }
+            if let row, let cached = catalogPlans[table], cached.matches(rowTape, row: row) {
+                plan = cached
+            } else if let row {
+                guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
+                switch RowPlan.fromCatalog(rowTape, row: row, table: table, columns: columns,
+                                           configuration: configuration) {
+                case .plan(let built):
+                    catalogPlans[table] = built
+                    plan = built
+                case .missingColumn(let column):
+                    return missingCatalog(table, column: column)
                 }
             } else {
                 // A delete without `before`: only the key is needed, typed by the catalog.
+                guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
                 var lossy: Set<RowPlan.LossySetting> = []
                 let names = columns.columns.map(\.name)
                 plan = RowPlan(
@@ -165,7 +164,7 @@ public struct DebeziumDecoder: Sendable {
                     }, configuration: configuration, lossy: [])
             }
         }
-        refreshedTables.remove(table)
+        if !refreshedTables.isEmpty { refreshedTables.remove(table) }
         noteLossy(plan)
 
         // Identity: the Kafka key's columns, in primary-key order.
