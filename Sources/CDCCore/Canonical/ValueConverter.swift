@@ -2,7 +2,7 @@
 ///
 /// Chosen once per table layout, from the Connect schema's logical type or from the catalog type plus the
 /// connector-mode settings; then applied to every message without looking at names again.
-indirect enum ValueConverter: Sendable, Hashable {
+enum ValueConverter: Sendable, Hashable {
     case boolean
     /// smallint, integer: a JSON integer as it is.
     case integer
@@ -32,7 +32,7 @@ indirect enum ValueConverter: Sendable, Hashable {
     /// A string holding JSON: the value itself, canonical.
     case json
     case binary(BinaryEncoding)
-    case array(ValueConverter)
+    indirect case array(ValueConverter)
     /// A type certyo-cdc cannot canonicalise from this encoding.
     case unsupported(String)
 
