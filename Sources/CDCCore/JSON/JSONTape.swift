@@ -50,6 +50,9 @@ struct JSONTape: Sendable {
                 if parser.position != parser.end {
                     return ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
                 }
+                if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
+                    return ParseError(offset: bad, message: "invalid UTF-8")
+                }
                 return nil
             } catch {
                 return error
@@ -491,6 +494,49 @@ extension JSONTape {
 // MARK: - Scanning
 
 extension JSONTape {
+    /// The offset of the first byte that is not well-formed UTF-8 (RFC 3629), or nil. ASCII runs are checked
+    /// eight bytes at a time.
+    static func firstInvalidUTF8(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+        guard let base = buffer.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        var index = range.lowerBound
+        let end = range.upperBound
+        while index < end {
+            while index + 8 <= end,
+                raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+            {
+                index += 8
+            }
+            guard index < end else { return nil }
+            let lead = base[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            let length: Int
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; high = 0x9F
+            case 0xF0: length = 4; low = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; high = 0x8F
+            default: return index
+            }
+            guard index + length <= end else { return index }
+            let second = base[index + 1]
+            guard second >= low && second <= high else { return index }
+            for offset in 2..<max(length, 2) where base[index + offset] & 0xC0 != 0x80 {
+                return index
+            }
+            index += length
+        }
+        return nil
+    }
+
     /// The index of the first byte at or after `from` that is `"`, `\\` or a control character, eight bytes at a
     /// time (SWAR); `end` when there is none.
     @inline(__always)
