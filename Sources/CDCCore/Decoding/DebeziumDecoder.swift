@@ -82,7 +82,7 @@ public struct DebeziumDecoder: Sendable {
         }
         let tape: JSONTape
         do {
-            tape = try JSONTape(parsing: value, range: payloadRange)
+            tape = try JSONTape(parsing: value, range: payloadRange, skipping: ["before", "after", "transaction"])
         } catch {
             return .deadLetter(DeadLetterReason(
                 code: "malformed_json", message: "the value on \(message.topic) is not JSON: \(error)",
@@ -114,7 +114,20 @@ public struct DebeziumDecoder: Sendable {
 
         // The layout of the row.
         let rowField: StaticString = op == "d" ? "before" : "after"
-        let row = tape.member(0, rowField).flatMap { tape[$0].kind == .object ? $0 : nil }
+        // Only the row this event uses is parsed (an update under REPLICA IDENTITY FULL carries two).
+        var rowTape = tape
+        var row: Int? = nil
+        if let rowIndex = tape.member(0, rowField), tape[rowIndex].kind == .object {
+            let node = tape[rowIndex]
+            do {
+                rowTape = try JSONTape(parsing: value, range: Int(node.start)..<Int(node.end))
+                row = 0
+            } catch {
+                return .deadLetter(DeadLetterReason(
+                    code: "malformed_json", message: "payload.\(rowField) of \(table) is not JSON: \(error)",
+                    fix: "the value converter must be org.apache.kafka.connect.json.JsonConverter"))
+            }
+        }
         let plan: RowPlan
         if let cachedPlan {
             switch cachedPlan {
@@ -127,22 +140,21 @@ public struct DebeziumDecoder: Sendable {
             case .failure(let reason): return .deadLetter(reason)
             }
         } else {
-            guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
-            if let row {
-                if let cached = catalogPlans[table], cached.matches(tape, row: row) {
-                    plan = cached
-                } else {
-                    switch RowPlan.fromCatalog(tape, row: row, table: table, columns: columns,
-                                               configuration: configuration) {
-                    case .plan(let built):
-                        catalogPlans[table] = built
-                        plan = built
-                    case .missingColumn(let column):
-                        return missingCatalog(table, column: column)
-                    }
+            if let row, let cached = catalogPlans[table], cached.matches(rowTape, row: row) {
+                plan = cached
+            } else if let row {
+                guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
+                switch RowPlan.fromCatalog(rowTape, row: row, table: table, columns: columns,
+                                           configuration: configuration) {
+                case .plan(let built):
+                    catalogPlans[table] = built
+                    plan = built
+                case .missingColumn(let column):
+                    return missingCatalog(table, column: column)
                 }
             } else {
                 // A delete without `before`: only the key is needed, typed by the catalog.
+                guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
                 var lossy: Set<RowPlan.LossySetting> = []
                 let names = columns.columns.map(\.name)
                 plan = RowPlan(
@@ -152,7 +164,7 @@ public struct DebeziumDecoder: Sendable {
                     }, configuration: configuration, lossy: [])
             }
         }
-        refreshedTables.remove(table)
+        if !refreshedTables.isEmpty { refreshedTables.remove(table) }
         noteLossy(plan)
 
         // Identity: the Kafka key's columns, in primary-key order.
@@ -181,7 +193,7 @@ public struct DebeziumDecoder: Sendable {
                     message: "the \(op) event for \(table) has no \"after\" row (payload.after is null)",
                     fix: "check the connector's converter settings; Debezium always sends after for r/c/u"))
             }
-            if let failure = appendRow(tape, row: row, plan: plan, rowField: "\(rowField)", to: &payload) {
+            if let failure = appendRow(rowTape, row: row, plan: plan, rowField: "\(rowField)", to: &payload) {
                 return .deadLetter(failure)
             }
         }
