@@ -165,4 +165,17 @@ import Testing
         #expect(machine.remove([0]) == [0: 3])
         #expect(machine.buffered == 0)
     }
+
+    @Test func oneCompletionCanMakeSeveralBatchesReady() {
+        // The owner must start every batch a completion returns: a dropped one would stay "in flight" forever.
+        var machine = Machine(configuration: configuration(maxRecords: 3, maxInFlight: 2))
+        let full = batches((0..<3).flatMap {
+            machine.received(record($0), offset: Int64($0), bytes: 1, partition: 0, now: start)
+        })
+        #expect(full.count == 1)
+        #expect(machine.received(record(10), offset: 0, bytes: 1, partition: 1, now: start).isEmpty)
+        #expect(machine.received(record(3), offset: 3, bytes: 1, partition: 0, now: start).isEmpty)
+        let ready = batches(machine.batchCompleted(full[0], now: start.advanced(by: .seconds(1))))
+        #expect(Set(ready.map(\.partition)) == [0, 1])
+    }
 }

@@ -48,6 +48,7 @@ public final class PipelineService<Decoder: ChangeDecoder>: Service {
         var decoder = decoderTemplate
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await core.runCommitter() }
+            group.addTask { await core.runLauncher() }
             try await withGracefulShutdownHandler {
                 while !core.stopRequested, !Task.isCancelled {
                     let messages = try await consumer.poll(maxMessages: 2000)
@@ -57,7 +58,7 @@ public final class PipelineService<Decoder: ChangeDecoder>: Service {
                     }
                     for warning in decoder.takeWarnings() { logger.warning("\(warning)") }
                     sends += core.tick()
-                    for batch in sends { group.addTask { await core.runBatches(batch) } }
+                    core.launch(sends)
                 }
             } onGracefulShutdown: {
                 core.requestStop()
@@ -71,6 +72,7 @@ public final class PipelineService<Decoder: ChangeDecoder>: Service {
                 logger.warning("closing the Kafka consumer failed: \(error)")
             }
             core.finishCommitter()
+            core.finishLauncher()
             group.cancelAll()
         }
         logger.info("pipeline stopped", metadata: ["pipeline.counts": "\(statistics.snapshot)"])
@@ -112,6 +114,8 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     private let state: Mutex<State>
     private let commitSignal: AsyncStream<Void>.Continuation
     private let commitRequests: AsyncStream<Void>
+    private let launches: AsyncStream<Machine.Batch>
+    private let launcher: AsyncStream<Machine.Batch>.Continuation
     private var consumer: KafkaConsumer?
 
     init(configuration: PipelineConfiguration, sink: any BatchSink, deadLetters: any DeadLetterSink,
@@ -123,6 +127,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         self.logger = logger
         self.state = Mutex(State(machine: Machine(configuration: configuration.batching)))
         (commitRequests, commitSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (launches, launcher) = AsyncStream.makeStream()
     }
 
     func attach(_ consumer: KafkaConsumer) { self.consumer = consumer }
@@ -215,20 +220,34 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
 
     // MARK: - Senders
 
-    /// Sends `first`, then whichever batch its completion made ready, until none is.
-    func runBatches(_ first: Machine.Batch) async {
-        var next: Machine.Batch? = first
-        while let batch = next {
-            next = nil
-            let done = await deliver(batch.items, partition: batch.partition)
-            let actions: [Machine.Action] = state.withLock {
-                if done { return $0.machine.batchCompleted(batch, now: clock.now) }
-                $0.machine.batchAbandoned(batch)
-                return []
+    /// Starts a sender task for each batch. Every batch the state machine hands out goes through here, whoever
+    /// made it ready (the driver, a completed batch, a drain), so none is left marked in flight without a sender.
+    func launch(_ batches: [Machine.Batch]) {
+        for batch in batches { launcher.yield(batch) }
+    }
+
+    /// Runs one sender task per launched batch, until ``finishLauncher()``.
+    func runLauncher() async {
+        await withDiscardingTaskGroup { group in
+            for await batch in launches {
+                group.addTask { await self.runBatch(batch) }
             }
-            commitSignal.yield()
-            next = apply(actions).first
         }
+    }
+
+    func finishLauncher() { launcher.finish() }
+
+    /// Sends one batch, then launches whatever its completion made ready (possibly several: the freed in-flight
+    /// slot and this partition's next records).
+    private func runBatch(_ batch: Machine.Batch) async {
+        let done = await deliver(batch.items, partition: batch.partition)
+        let actions: [Machine.Action] = state.withLock {
+            if done { return $0.machine.batchCompleted(batch, now: clock.now) }
+            $0.machine.batchAbandoned(batch)
+            return []
+        }
+        commitSignal.yield()
+        launch(apply(actions))
     }
 
     /// Delivers `items` until each one is accepted or dead-lettered, or the partition's work is abandoned.
@@ -431,23 +450,21 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     /// whatever is still unfinished then is abandoned (not committed: the next owner replays it).
     func drain(partitions: Set<TopicPartition>?, timeout: Duration) async {
         let deadline = clock.now.advanced(by: timeout)
-        await withDiscardingTaskGroup { group in
-            while clock.now < deadline {
-                let (sends, busy) = state.withLock { state -> ([Machine.Action], Bool) in
-                    let targets = partitions ?? Set(state.machine.knownPartitions)
-                    let sends = state.machine.flush(targets, now: clock.now)
-                    let busy = targets.contains { state.machine.hasInFlight($0) || state.machine.hasBuffered($0) }
-                    return (sends, busy)
-                }
-                for batch in apply(sends) { group.addTask { await self.runBatches(batch) } }
-                if !busy { return }
-                try? await Task.sleep(for: .milliseconds(10))
+        while clock.now < deadline {
+            let (sends, busy) = state.withLock { state -> ([Machine.Action], Bool) in
+                let targets = partitions ?? Set(state.machine.knownPartitions)
+                let sends = state.machine.flush(targets, now: clock.now)
+                let busy = targets.contains { state.machine.hasInFlight($0) || state.machine.hasBuffered($0) }
+                return (sends, busy)
             }
-            state.withLock { state in
-                if let partitions { state.abandoned.formUnion(partitions) } else { state.abandonAll = true }
-            }
-            logger.warning("gave up waiting for in-flight batches after \(timeout); they will be replayed")
+            launch(apply(sends))
+            if !busy { return }
+            try? await Task.sleep(for: .milliseconds(10))
         }
+        state.withLock { state in
+            if let partitions { state.abandoned.formUnion(partitions) } else { state.abandonAll = true }
+        }
+        logger.warning("gave up waiting for in-flight batches after \(timeout); they will be replayed")
     }
 
     func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) -> [TopicPartition: Int64] {

@@ -105,7 +105,11 @@ struct PipelineHarness {
         let serviceGroup = ServiceGroup(services: [pipeline], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await serviceGroup.run() }
-            try await waitUntil(deadline: deadline) { stop(statistics.snapshot) }
+            do {
+                try await waitUntil(deadline: deadline) { stop(statistics.snapshot) }
+            } catch let error as TimedOut {
+                throw TimedOut(description: "\(error.description); pipeline counts: \(statistics.snapshot)")
+            }
             if graceful {
                 await serviceGroup.triggerGracefulShutdown()
                 try await tasks.waitForAll()
