@@ -49,7 +49,7 @@ http() {
     curl "${args[@]}" "$CONNECT_URL$2" 2>/dev/null || true
 }
 # the message of a Connect error body ({"error_code":..., "message":...}), or the body itself
-message() { jq -r '.message // empty' "$body" 2>/dev/null | head -c 2000 || true; }
+message() { jq -r '.message // empty' "$body" 2>/dev/null | tr -s '\n\t ' '   ' | head -c 2000 || true; }
 
 # 1. Connect answers
 deadline=$((SECONDS + CONNECT_WAIT_SECONDS))
