@@ -67,12 +67,18 @@ TENANT=e2e-tenant
 (umask 077; printf 'cty_e2e_%s' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$RUN/api-key")
 API_KEY=$(cat "$RUN/api-key")
 printf '%s=%s\n' "$API_KEY" "$TENANT" >"$RUN/emulator-keys"
-setsid "$BIN/certyo-emulator" --port 0 --keys-file "$RUN/emulator-keys" --accumulate-interval 1 --anchor-delay 1 \
-    >"$RUN/emulator.out" 2>"$RUN/emulator.log" </dev/null &
+EMULATOR_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+EMULATOR_URL=http://127.0.0.1:$EMULATOR_PORT
+setsid "$BIN/certyo-emulator" --host 127.0.0.1 --port "$EMULATOR_PORT" --keys-file "$RUN/emulator-keys" \
+    --accumulate-interval 1 --anchor-delay 1 >"$RUN/emulator.out" 2>"$RUN/emulator.log" </dev/null &
 echo $! >"$RUN/emulator.pid"
-for _ in $(seq 300); do grep -q '^listening on ' "$RUN/emulator.out" 2>/dev/null && break; sleep 0.1; done
-EMULATOR_URL=http://$(sed -n 's/^listening on //p' "$RUN/emulator.out" | head -1)
-[ "$EMULATOR_URL" != http:// ] || { say "the emulator did not start: $(tail -5 "$RUN/emulator.log")"; exit 1; }
+for _ in $(seq 300); do
+    curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" && break
+    kill -0 "$(cat "$RUN/emulator.pid")" 2>/dev/null || break
+    sleep 0.1
+done
+curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" ||
+    { say "the emulator did not start: $(tail -5 "$RUN/emulator.log")"; exit 1; }
 
 # --- certyo-cdc run, configured as deploy/certyo-cdc.env.example does (schemaless envelopes + PG_DSN)
 CDC_PASSWORD=$(sed -n 's/^database\.password=//p' "$E2E_CONNECT_SECRETS")
