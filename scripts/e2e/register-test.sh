@@ -16,10 +16,12 @@ psql_admin() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- psql -h "$E2E_PG_SOCKET_DIR" -p "$E2E_PG_PORT" -U postgres -d productdb -qAt -v ON_ERROR_STOP=1 "$@"
     else psql -h "$E2E_PG_SOCKET_DIR" -p "$E2E_PG_PORT" -U postgres -d productdb -qAt -v ON_ERROR_STOP=1 "$@"; fi
 }
-# variant NAME JQ_FILTER: connector.json with the secret path of this stack, renamed, then changed by JQ_FILTER
+# variant NAME JQ_FILTER: connector.json with the secret path of this stack, renamed, then changed by JQ_FILTER;
+# test connectors write to their own topics (regtest.*), never into the certyo.* topics certyo-cdc reads
 variant() {
     jq --arg p "$E2E_CONNECT_SECRETS" --arg n "$1" \
-        ".name = \$n | .config |= with_entries(.value |= sub(\"/run/secrets/connect-secrets.properties\"; \$p)) | $2" \
+        ".name = \$n | .config |= with_entries(.value |= sub(\"/run/secrets/connect-secrets.properties\"; \$p))
+         | if \$n != \"certyo-postgres-connector\" then .config[\"topic.prefix\"] = \"regtest\" else . end | $2" \
         "$ROOT/connector.json" >"$work/$1.json"
     echo "$work/$1.json"
 }

@@ -8,7 +8,7 @@
 #   scripts/e2e/run.sh                 # builds certyo-cdc and certyo-emulator (debug) when needed, runs, stops all
 #   E2E_BIN_DIR=.build/debug scripts/e2e/run.sh   # use binaries already built there
 #   E2E_KEEP=1 scripts/e2e/run.sh      # leave the stack running afterwards (stop: scripts/e2e/stack.sh stop)
-#   E2E_REGISTER_TESTS=1 ...           # also run scripts/e2e/register-test.sh (every register failure case) first
+#   E2E_REGISTER_TESTS=0 ...           # skip scripts/e2e/register-test.sh (every register failure case, ~35 s)
 #
 # Ends with "e2e: N passed, N failed"; exit status 0 only if everything passed. Everything runs on 127.0.0.1;
 # every process started is recorded by pid and stopped at exit. Logs: $E2E_HOME/logs (default /tmp/certyo-e2e).
@@ -42,9 +42,6 @@ psql_admin() {
     fi
 }
 
-if [ "${E2E_REGISTER_TESTS:-0}" = 1 ]; then
-    "$HERE/register-test.sh"
-fi
 
 # --- binaries
 if [ -n "${E2E_BIN_DIR:-}" ]; then
@@ -61,6 +58,24 @@ fi
 # --- database: a known starting state, no slot left from an earlier run
 psql_admin -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'certyo_slot'" >/dev/null
 psql_admin -f "$HERE/seed.sql" >/dev/null
+
+passed=0 failed=0
+tally() {  # tally OUTPUT_FILE: adds its "N passed, N failed" line to the totals
+    local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
+    if [ -z "$line" ]; then failed=$((failed + 1)); echo "FAIL $1 has no result line"; return; fi
+    passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+check() {  # check NAME CONDITION_DESCRIPTION COMMAND...
+    local name=$1 what=$2; shift 2
+    if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name: $what"; fi
+}
+
+# --- every register case against the real worker (its last case registers the shipped connector.json)
+if [ "${E2E_REGISTER_TESTS:-1}" = 1 ]; then
+    "$HERE/register-test.sh" 2>&1 | grep -v '^E2E_\|^e2e/stack.sh' | tee "$RUN/register-test.out" || true
+    tally "$RUN/register-test.out"
+fi
 
 # --- the emulator (a random key, given to certyo-cdc as a key file)
 TENANT=e2e-tenant
@@ -95,17 +110,6 @@ jq --arg p "$E2E_CONNECT_SECRETS" \
 CONNECT_URL=$E2E_CONNECT_URL "$ROOT/deploy/register-connector.sh" "$RUN/connector.json" >"$RUN/register.out" 2>&1 ||
     { cat "$RUN/register.out" >&2; exit 1; }
 cat "$RUN/register.out" >&2
-
-passed=0 failed=0
-tally() {  # tally OUTPUT_FILE: adds its "N passed, N failed" line to the totals
-    local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
-    passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
-    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
-}
-check() {  # check NAME CONDITION_DESCRIPTION COMMAND...
-    local name=$1 what=$2; shift 2
-    if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name: $what"; fi
-}
 
 # --- snapshot first (so the workload's changes are streamed, not folded into the snapshot), then the workload
 python3 "$HERE/check_records.py" "$EMULATOR_URL" "$RUN/api-key" "$TENANT" "$HERE/expected-records.json" snapshot 90 \
