@@ -11,4 +11,4 @@ if [ -z "$password" ]; then
 fi
 psql -v ON_ERROR_STOP=1 -q --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
     -v cdc_user="${CERTYO_CDC_DB_USER:-certyo_cdc}" -v cdc_password="$password" \
-    -f /docker-entrypoint-initdb.d/certyo-cdc.sql.in
+    -f "${CERTYO_CDC_SQL:-/docker-entrypoint-initdb.d/certyo-cdc.sql.in}"

@@ -3,7 +3,8 @@
 # Connect worker with connector.json registered by deploy/register-connector.sh -> Kafka (librdkafka's mock
 # broker) -> certyo-cdc run -> the Certyo emulator. Checks that the snapshot, an insert, an update, a primary-key
 # change, a delete and a truncate are each handled as documented, with the exact canonical payloads at the
-# emulator, that nothing else was stored, that the truncate was logged, and that no secret reached any log.
+# emulator, that nothing else was stored, that the truncate was logged, and that no secret reached any log; also
+# every register-connector.sh failure case (register-test.sh) and `docker compose config` (compose-check.sh).
 #
 #   scripts/e2e/run.sh                 # builds certyo-cdc and certyo-emulator (debug) when needed, runs, stops all
 #   E2E_BIN_DIR=.build/debug scripts/e2e/run.sh   # use binaries already built there
@@ -57,7 +58,7 @@ fi
 
 # --- database: a known starting state, no slot left from an earlier run
 psql_admin -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'certyo_slot'" >/dev/null
-psql_admin -f "$HERE/seed.sql" >/dev/null
+psql_admin <"$HERE/seed.sql" >/dev/null
 
 passed=0 failed=0
 tally() {  # tally OUTPUT_FILE: adds its "N passed, N failed" line to the totals
@@ -115,7 +116,7 @@ cat "$RUN/register.out" >&2
 python3 "$HERE/check_records.py" "$EMULATOR_URL" "$RUN/api-key" "$TENANT" "$HERE/expected-records.json" snapshot 90 \
     | tee "$RUN/check-snapshot.out"
 tally "$RUN/check-snapshot.out"
-psql_admin -f "$HERE/workload.sql" >/dev/null
+psql_admin <"$HERE/workload.sql" >/dev/null
 python3 "$HERE/check_records.py" "$EMULATOR_URL" "$RUN/api-key" "$TENANT" "$HERE/expected-records.json" all 90 \
     | tee "$RUN/check-all.out"
 tally "$RUN/check-all.out"
@@ -128,6 +129,7 @@ truncate_logged() {
 check truncate-logged "no 'TRUNCATE is not anchored' warning naming order_lines in $RUN/certyo-cdc.log" truncate_logged
 check certyo-cdc-alive "certyo-cdc exited: $(tail -3 "$RUN/certyo-cdc.log" 2>/dev/null)" kill -0 "$(cat "$RUN/certyo-cdc.pid")"
 check nothing-dead-lettered "certyo-cdc dead-lettered a record" bash -c "! grep -q 'record dead-lettered' '$RUN/certyo-cdc.log'"
+check compose-config "scripts/e2e/compose-check.sh failed (see above)" "$HERE/compose-check.sh"
 no_secret() {
     local files=("$RUN"/certyo-cdc.* "$RUN"/emulator.out "$RUN"/emulator.log "$RUN/register.out" "$E2E_HOME"/logs/connect.*)
     ! grep -qF -e "$CDC_PASSWORD" -e "$API_KEY" "${files[@]}"

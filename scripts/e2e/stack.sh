@@ -113,12 +113,21 @@ HBA
     [ -s "$secrets/connect-secrets.properties" ] ||
         (umask 077; printf 'database.password=e2e-%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" \
             >"$secrets/connect-secrets.properties")
-    local password; password=$(sed -n 's/^database\.password=//p' "$secrets/connect-secrets.properties")
     psql_admin postgres -qAt -c "SELECT 1 FROM pg_database WHERE datname = 'productdb'" | grep -q 1 ||
         psql_admin postgres -q -c 'CREATE DATABASE productdb'
-    psql_admin productdb -q -v cdc_user=certyo_cdc -v cdc_password="$password" \
-        -f "$ROOT/deploy/postgres-init/certyo-cdc.sql" >/dev/null 2>"$E2E_HOME/logs/init-sql.log" ||
-        die "deploy/postgres-init/certyo-cdc.sql failed: $(cat "$E2E_HOME/logs/init-sql.log")"
+    # the compose stack's init hook itself, as the postgres image runs it. It runs as the postgres user, which may
+    # not be able to read the checkout (e.g. under /root): it gets copies of the hook, the SQL and the secret.
+    local init=$E2E_HOME/pg/init
+    rm -rf "$init"; mkdir -p "$init"
+    cp "$ROOT/deploy/postgres-init/10-certyo-cdc.sh" "$ROOT/deploy/postgres-init/certyo-cdc.sql" \
+        "$secrets/connect-secrets.properties" "$init/"
+    if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$init"; fi
+    chmod 0700 "$init"
+    as_pg env PGHOST="$E2E_HOME/pg/sock" PGPORT="$PG_PORT" POSTGRES_USER=postgres POSTGRES_DB=productdb \
+        CERTYO_CDC_DB_PROPERTIES="$init/connect-secrets.properties" CERTYO_CDC_SQL="$init/certyo-cdc.sql" \
+        sh "$init/10-certyo-cdc.sh" >/dev/null 2>"$E2E_HOME/logs/init-sql.log" ||
+        die "deploy/postgres-init/10-certyo-cdc.sh failed: $(cat "$E2E_HOME/logs/init-sql.log")"
+    rm -f "$init/connect-secrets.properties"
 }
 psql_admin() {  # psql_admin DB ARGS...: as the superuser, over the socket
     local db=$1; shift
