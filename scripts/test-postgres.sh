@@ -18,6 +18,9 @@ as_pg() {
 
 start() {
     mkdir -p "$home" "$sock"
+    # Several worktrees or CI steps may start the same cluster at once: one initdb/pg_ctl at a time.
+    exec 9>"$home/.start.lock"
+    flock 9
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$home" "$sock"; chmod o+x "$home"; fi
     if [ ! -s "$data/PG_VERSION" ]; then
         as_pg "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 \
@@ -41,7 +44,8 @@ host replication all 127.0.0.1/32 scram-sha-256
 HBA
     fi
     if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_pg "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start >/dev/null \
+        # 9>&-: the server must not inherit (and so hold forever) the start lock.
+        as_pg "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start >/dev/null 9>&- \
             || { tail -20 "$home/server.log" >&2; exit 1; }
     fi
     as_pg "$bindir/psql" -h "$sock" -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<'SQL' >/dev/null

@@ -13,5 +13,5 @@ if [ $# -gt 0 ]; then
     swift test --skip-build "$@"
 else
     swift test --skip-build --skip IntegrationTests
-    swift test --skip-build --filter IntegrationTests
+    swift test --skip-build --no-parallel --filter IntegrationTests
 fi

@@ -41,7 +41,7 @@ public struct CertyoCDCApplication: Sendable {
                 )
                 // Registered last: it stops first, so nothing is fetched while the others wind down.
                 services.append(PipelineService(
-                    configuration: configuration.pipeline, decoder: decoder, sink: CertyoBatchSink(client: client),
+                    configuration: configuration.pipeline, decoder: decoder, sink: CertyoBatchSink(client: client, apiKeyFile: configuration.apiKeyFile, logger: logger),
                     deadLetters: KafkaDeadLetterSink(topic: configuration.deadLetterTopic, producer: dlqProducer),
                     logger: logger
                 ))

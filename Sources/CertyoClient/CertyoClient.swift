@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CDCCore
 import Foundation
 import Logging
+import Synchronization
 import NIOCore
 import NIOHTTP1
 
@@ -21,8 +22,10 @@ import NIOHTTP1
 ///   ``withCertyoClient(configuration:logger:_:)``, which does): `HTTPClient` traps in debug builds when it is
 ///   deinitialised while still running.
 public final class CertyoClient: Sendable {
-    /// The configuration the client was made with.
-    public let configuration: Configuration
+    /// The configuration in use: the one the client was made with, with the key ``replaceAPIKey(_:)`` last set.
+    public var configuration: Configuration { current.withLock { $0 } }
+
+    private let current: Mutex<Configuration>
 
     private let httpClient: HTTPClient
     private let logger: Logger
@@ -38,7 +41,7 @@ public final class CertyoClient: Sendable {
     ///   `http`/`https` URL without credentials, or the API key or tenant is empty or not a valid header value.
     public init(configuration: Configuration, logger: Logger) throws {
         self.base = try BaseURL(validating: configuration)
-        self.configuration = configuration
+        self.current = Mutex(configuration)
         self.logger = logger
 
         var http = HTTPClient.Configuration()
@@ -51,6 +54,17 @@ public final class CertyoClient: Sendable {
             configuration: http,
             backgroundActivityLogger: logger
         )
+    }
+
+    /// Uses `key` for every call from now on (a rotated key, re-read from `CERTYO_API_KEY_FILE`).
+    ///
+    /// - Throws: A ``CertyoError`` with code ``CertyoError/Code/invalidConfiguration`` if the key is empty or not a
+    ///   valid header value; the client keeps its previous key then.
+    public func replaceAPIKey(_ key: CertyoAPIKey) throws {
+        var candidate = configuration
+        candidate.apiKey = key
+        _ = try BaseURL(validating: candidate)
+        current.withLock { $0.apiKey = key }
     }
 
     /// Closes the client's connections. Calls made afterwards fail with ``CertyoError/Code/connectionFailed``.
@@ -81,7 +95,8 @@ public final class CertyoClient: Sendable {
             )
         }
         guard !records.isEmpty else {
-            throw CertyoError(code: .invalidRequest, endpoint: endpoint, message: "a bulk call needs at least one record")
+            throw CertyoError(
+                code: .invalidRequest, endpoint: endpoint, message: "a bulk call needs at least one record")
         }
         let body = BulkBody.bulk(tenantId: configuration.tenantId, records: records)
         let response: BulkIngestResponse = try await send(
@@ -276,8 +291,10 @@ public final class CertyoClient: Sendable {
     }
 
     private static func path(_ codingPath: [any CodingKey]) -> String {
-        codingPath.isEmpty ? "the top level" : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            .joined(separator: ".")
+        codingPath.isEmpty
+            ? "the top level"
+            : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+                .joined(separator: ".")
     }
 }
 

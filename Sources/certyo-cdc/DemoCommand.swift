@@ -184,8 +184,8 @@ final class RecordingSink: BatchSink {
         return receipt
     }
 
-    func retryDelay(after error: any Error, attempt: Int) -> Duration {
-        inner.retryDelay(after: error, attempt: attempt)
+    func classify(_ error: any Error) -> FailureDisposition {
+        inner.classify(error)
     }
 }
 

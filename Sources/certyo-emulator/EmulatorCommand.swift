@@ -2,6 +2,7 @@ import ArgumentParser
 import CertyoEmulator
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -87,12 +88,13 @@ struct EmulatorCommand: AsyncParsableCommand {
         let logger = Logger(label: "certyo-emulator")
         let host = configuration.host
         let tenants = Set(configuration.apiKeys.values).sorted()
+        let keyCount = configuration.apiKeys.count
         let service = CertyoEmulatorService(configuration: configuration, logger: logger) { port in
             print("listening on \(host):\(port)")
-            fflush(stdout)
+            fflush(nil)  // flush standard output now: scripts wait for this line
             logger.info(
                 "Certyo emulator ready",
-                metadata: ["emulator.keys": "\(configuration.apiKeys.count)", "emulator.tenants": "\(tenants)"]
+                metadata: ["emulator.keys": "\(keyCount)", "emulator.tenants": "\(tenants)"]
             )
         }
         let group = ServiceGroup(
@@ -112,20 +114,24 @@ struct EmulatorCommand: AsyncParsableCommand {
                 omittingEmptySubsequences: false
             ).enumerated() {
                 let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                let trimmed = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+                let trimmed = Self.trimmed(text)
                 if !trimmed.isEmpty { lines.append((trimmed, "\(keysFile) line \(number + 1)")) }
             }
         }
         var keys: [String: String] = [:]
         for (line, origin) in lines {
-            let parts = line.split(separator: "=", maxSplits: 1)
+            let parts = line.split(separator: "=", maxSplits: 1).map(Self.trimmed)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 // Never echo the text: it holds a key.
                 throw ValidationError("\(origin) must have the form KEY=TENANT")
             }
-            keys[String(parts[0])] = String(parts[1])
+            keys[parts[0]] = parts[1]
         }
         return keys
+    }
+
+    static func trimmed(_ text: Substring) -> String {
+        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 
     /// Parses "0.3", "0.3s", "300ms" or "2m".

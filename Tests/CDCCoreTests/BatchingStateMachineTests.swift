@@ -47,7 +47,7 @@ import Testing
 }
 
 @Suite struct BatchingStateMachineTests {
-    typealias Machine = BatchingStateMachine<Int, ContinuousClock.Instant>
+    typealias Machine = BatchingStateMachine<Int, CertyoRecord, ContinuousClock.Instant>
     let start = ContinuousClock.now
 
     func record(_ id: Int) -> CertyoRecord {

@@ -1,12 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOHTTP1
 import Testing
 
 @testable import CertyoEmulator
 
 /// Every status code and error body, and which error wins when several apply.
-@Suite("Errors and their precedence", .timeLimit(.minutes(1)))
+@Suite("Errors and their precedence", .timeLimit(.minutes(3)))
 struct ErrorTests {
     @Test func unauthorized() async throws {
         try await withCertyoEmulator(configuration: .forTests(), logger: testLogger) { emulator in
@@ -241,6 +242,61 @@ struct ErrorTests {
                 #expect(response.status == 400, "\(query)")
                 #expect(response.errorCode == "invalid_request", "\(query)")
             }
+        }
+    }
+}
+
+/// API keys never reach logs, error bodies or the request log.
+@Suite("Secrets", .timeLimit(.minutes(3)))
+struct SecretTests {
+    /// Keeps every log line, with its metadata, as text.
+    final class RecordingLogHandler: LogHandler, @unchecked Sendable {
+        // @unchecked: `lines` is only touched under `lock`.
+        private let lock = NSLock()
+        private var lines: [String] = []
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let text = "\(event.level) \(event.message) \(event.metadata ?? [:]) \(metadata) \(event.source)"
+            lock.lock()
+            lines.append(text)
+            lock.unlock()
+        }
+
+        var recorded: [String] {
+            lock.lock()
+            defer { lock.unlock() }
+            return lines
+        }
+    }
+
+    @Test func keysNeverAppear() async throws {
+        let handler = RecordingLogHandler()
+        let logger = Logger(label: "secrets") { _ in handler }
+        let wrongKey = "cty_wrongwrongwrongwrong"
+        var bodies: [String] = []
+        try await withCertyoEmulator(configuration: .forTests(), logger: logger) { emulator in
+            await emulator.setFaults(FaultConfiguration(rateLimit: RateLimit(requestsPerSecond: 0.001, burst: 2)))
+            for key in [TestKeys.acme, wrongKey, TestKeys.globex, TestKeys.acme, TestKeys.acme] {
+                let response = try await send(emulator, .POST, "/api/v1/records", key: key, json: recordJSON(id: "1", payload: #"{"a":1}"#))
+                bodies.append(response.text)
+            }
+            let log = await emulator.requestLog()
+            bodies.append("\(log)")
+            bodies.append(try await send(emulator, .GET, "/__admin/requests", key: nil).text)
+            bodies.append(try await send(emulator, .GET, "/__admin/faults", key: nil).text)
+        }
+        #expect(bodies.contains { $0.contains("rate_limited") })
+        #expect(!handler.recorded.isEmpty)
+        for key in [TestKeys.acme, TestKeys.globex, wrongKey] {
+            #expect(!handler.recorded.contains { $0.contains(key) })
+            #expect(!bodies.contains { $0.contains(key) })
         }
     }
 }

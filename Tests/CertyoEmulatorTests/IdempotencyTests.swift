@@ -1,10 +1,11 @@
 import Foundation
+import NIOHTTP1
 import Testing
 
 @testable import CertyoEmulator
 
 /// Idempotency replay and conflict, tenancy, versions, and `GET /api/v1/records`.
-@Suite("Idempotency, tenancy and queries", .timeLimit(.minutes(1)))
+@Suite("Idempotency, tenancy and queries", .timeLimit(.minutes(3)))
 struct IdempotencyTests {
     @Test func singleReplayAndConflict() async throws {
         try await withCertyoEmulator(configuration: .forTests(), logger: testLogger) { emulator in

@@ -1,11 +1,12 @@
 import Foundation
+import NIOHTTP1
 import Testing
 
 @testable import CertyoEmulator
 
 /// Merkle trees and proofs: every proof answered by verify is checked here by recomputing the root with the test's
 /// own SHA-256 code, and the root is compared with a tree built independently from all the batch's hashes.
-@Suite("Merkle proofs", .timeLimit(.minutes(2)))
+@Suite("Merkle proofs", .timeLimit(.minutes(3)))
 struct MerkleTests {
     @Test("batches of 1, 2, 3, 1000 and 1001 records", arguments: [1, 2, 3, 1000, 1001])
     func proofs(count: Int) async throws {
@@ -86,23 +87,37 @@ struct MerkleTests {
 
     @Test("before the flush there is no proof; after it, a proof but no anchor")
     func stagesOfAnchoring() async throws {
+        // Flushes by size only (the interval and the anchor delay are an hour), so no step depends on timing.
         let configuration = EmulatorConfiguration.forTests(
-            accumulateInterval: .milliseconds(300),
+            accumulateInterval: .seconds(3600),
+            accumulateSize: 2,
             anchorDelay: .seconds(3600)
         )
         try await withCertyoEmulator(configuration: configuration, logger: testLogger) { emulator in
-            let ingest = try await send(emulator, .POST, "/api/v1/records", json: recordJSON(id: "s1", payload: #"{"a":1}"#))
-            #expect(ingest.status == 202)
+            let first = try await send(emulator, .POST, "/api/v1/records", json: recordJSON(id: "s1", payload: #"{"a":1}"#))
+            #expect(first.status == 202)
             let early = try await pollVerify(emulator, id: "s1") { _ in true }
             #expect(early.json["verified"] as? Bool == true)
             #expect(early.json["anchoredOnChain"] as? Bool == false)
+            #expect(early.json["recordHash"] as? String == first.json["recordHash"] as? String)
             #expect(early.json["merkleRoot"] == nil)
+            #expect(early.json["merkleProof"] == nil)
             #expect(early.json["anchor"] == nil)
-            let flushed = try await pollVerify(emulator, id: "s1") { $0.json["merkleRoot"] != nil }
-            #expect(flushed.json["merkleRoot"] as? String == ingest.json["recordHash"] as? String)
-            #expect((flushed.json["merkleProof"] as? [Any])?.isEmpty == true)
+
+            let second = try await send(emulator, .POST, "/api/v1/records", json: recordJSON(id: "s2", payload: #"{"a":2}"#))
+            let flushed = try await pollVerify(emulator, id: "s1") { _ in true }
+            let proof = flushed.json["merkleProof"] as? [[String: Any]] ?? []
+            #expect(proof.count == 1)
+            #expect(proof.first?["position"] as? String == "right")
+            #expect(proof.first?["hash"] as? String == second.json["recordHash"] as? String)
+            let root = flushed.json["merkleRoot"] as? String
+            #expect(root != nil)
+            #expect(rootFromProof(recordHash: first.json["recordHash"] as? String ?? "", proof: proof) == root)
             #expect(flushed.json["anchoredOnChain"] as? Bool == false)
             #expect(flushed.json["anchor"] == nil)
+            let counters = await emulator.counters()
+            #expect(counters.batchesFlushed == 1)
+            #expect(counters.batchesAnchored == 0)
         }
     }
 }

@@ -134,7 +134,7 @@ func pollVerify(
     _ emulator: RunningEmulator,
     id: String,
     collection: String = "public.products",
-    deadline: Duration = .seconds(20),
+    deadline: Duration = .seconds(60),
     until done: (TestResponse) -> Bool
 ) async throws -> TestResponse {
     let body = #"{"tenantId":"acme-corp","database":"productdb","collection":"\#(collection)","recordId":"\#(id)"}"#

@@ -16,9 +16,12 @@ import Testing
         #expect(configuration.target == "db.example.com:6543/productdb")
         #expect(configuration.redactedDSN.contains("password=***"))
         #expect(configuration.redactedDSN.contains("host=db.example.com"))
-        for text in [configuration.redactedDSN, configuration.description, String(reflecting: configuration)] {
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in [configuration.redactedDSN, configuration.description, String(reflecting: configuration), dumped] {
             #expect(!text.contains("s3cr"))
         }
+        #expect(dumped.contains("db.example.com:6543/productdb"))
         // libpq gets the decoded password.
         #expect(configuration.connectionKeywordsAndValues().contains { $0 == ("password", "s3cr@t-pw") })
     }

@@ -1,6 +1,46 @@
 /// Decimal text for `numeric` and `money` values: from a two's-complement unscaled integer and a scale (Kafka
 /// Connect's `Decimal`, Debezium's `VariableScaleDecimal`), or normalised from decimal text.
 enum DecimalText {
+    /// Whether `text` is already `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with `scale` fraction digits (any count when
+    /// `scale` is nil) and is not a negative zero: the common case, copied as it is.
+    @inline(__always)
+    static func isPlainCanonical<C: Collection>(_ text: C, scale: Int?) -> Bool where C.Element == UInt8 {
+        var index = text.startIndex
+        guard index != text.endIndex else { return false }
+        var negative = false
+        if text[index] == UInt8(ascii: "-") {
+            negative = true
+            index = text.index(after: index)
+        }
+        var integerDigits = 0
+        var firstDigit: UInt8 = 0
+        var fractionDigits = -1
+        var nonZero = false
+        while index != text.endIndex {
+            let byte = text[index]
+            if byte == UInt8(ascii: ".") {
+                guard fractionDigits < 0, integerDigits > 0 else { return false }
+                fractionDigits = 0
+            } else if byte &- 48 < 10 {
+                if fractionDigits >= 0 {
+                    fractionDigits += 1
+                } else {
+                    if integerDigits == 0 { firstDigit = byte }
+                    integerDigits += 1
+                }
+                if byte != UInt8(ascii: "0") { nonZero = true }
+            } else {
+                return false
+            }
+            index = text.index(after: index)
+        }
+        guard integerDigits > 0, fractionDigits != 0 else { return false }
+        if integerDigits > 1 && firstDigit == UInt8(ascii: "0") { return false }
+        if negative && !nonZero { return false }
+        if let scale { return max(fractionDigits, 0) == scale }
+        return true
+    }
+
     /// Appends the decimal text of the big-endian two's-complement integer `unscaled` divided by 10^`scale`.
     /// With `scale` ≤ 0 the value is an integer (negative scale multiplies).
     static func append(unscaled: [UInt8], scale: Int, to out: inout [UInt8]) {
@@ -89,6 +129,10 @@ enum DecimalText {
     /// Returns false when the text is not a decimal number.
     static func appendNormalised<C: Collection>(_ text: C, scale: Int?, to out: inout [UInt8]) -> Bool
     where C.Element == UInt8 {
+        if isPlainCanonical(text, scale: scale) {
+            out.append(contentsOf: text)
+            return true
+        }
         var negative = false
         var integerDigits: [UInt8] = []
         var fractionDigits: [UInt8] = []

@@ -27,16 +27,31 @@ enum Temporal {
         return era * 146_097 + doe - 719_468
     }
 
+    /// Appends `value` in decimal, zero-padded to `width` digits (a minus sign first when negative).
     @inline(__always) static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var remaining = value.magnitude
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(remaining % 10))
-            remaining /= 10
-        } while remaining > 0
+        if value >= 0 {
+            switch width {
+            case 2 where value < 100:
+                out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / 10))
+                out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10))
+                return
+            case 4 where value < 10_000:
+                appendPadded(value / 100, width: 2, to: &out)
+                appendPadded(value % 100, width: 2, to: &out)
+                return
+            case 6 where value < 1_000_000:
+                appendPadded(value / 10_000, width: 2, to: &out)
+                appendPadded(value / 100 % 100, width: 2, to: &out)
+                appendPadded(value % 100, width: 2, to: &out)
+                return
+            default:
+                break
+            }
+        }
         if value < 0 { out.append(UInt8(ascii: "-")) }
+        let digits = Array(String(value.magnitude).utf8)
         for _ in digits.count..<max(width, digits.count) { out.append(UInt8(ascii: "0")) }
-        out.append(contentsOf: digits.reversed())
+        out.append(contentsOf: digits)
     }
 
     /// `YYYY-MM-DD`.
@@ -103,7 +118,7 @@ enum Temporal {
         }
         var yearDigits = 0
         while index + yearDigits < end, (48...57).contains(text[index + yearDigits]) { yearDigits += 1 }
-        guard yearDigits >= 4, var year = number(yearDigits) else { return nil }
+        guard (4...7).contains(yearDigits), var year = number(yearDigits) else { return nil }
         if negativeYear { year = -year }
         guard expect(UInt8(ascii: "-")), let month = number(2), expect(UInt8(ascii: "-")), let day = number(2),
             index < end, text[index] == UInt8(ascii: "T") || text[index] == UInt8(ascii: " ")
@@ -208,7 +223,9 @@ enum Temporal {
             while index < bytes.count, (48...57).contains(bytes[index]) {
                 let (times, overflow) = whole.multipliedReportingOverflow(by: 10)
                 guard !overflow else { return nil }
-                whole = times + Int64(bytes[index] - 48)
+                let (sum, carry) = times.addingReportingOverflow(Int64(bytes[index] - 48))
+                guard !carry else { return nil }
+                whole = sum
                 digits += 1
                 index += 1
             }
@@ -228,19 +245,31 @@ enum Temporal {
             index += 1
             let sign: Int64 = negative ? -1 : 1
             sawComponent = true
+            // Checked arithmetic: a hostile duration must give nil, never a trap.
+            func add(_ total: inout Int64, _ value: Int64, _ factor: Int64, plus extra: Int64 = 0) -> Bool {
+                let (scaled, o1) = value.multipliedReportingOverflow(by: factor)
+                let (withExtra, o2) = scaled.addingReportingOverflow(extra)
+                let (signed, o3) = withExtra.multipliedReportingOverflow(by: sign)
+                let (sum, o4) = total.addingReportingOverflow(signed)
+                guard !(o1 || o2 || o3 || o4) else { return false }
+                total = sum
+                return true
+            }
+            let ok: Bool
             switch (inTime, unit) {
-            case (false, UInt8(ascii: "Y")): months += sign * whole * 12
-            case (false, UInt8(ascii: "M")): months += sign * whole
-            case (false, UInt8(ascii: "W")): days += sign * whole * 7
-            case (false, UInt8(ascii: "D")): days += sign * whole
-            case (true, UInt8(ascii: "H")): micros += sign * whole * 3_600_000_000
-            case (true, UInt8(ascii: "M")): micros += sign * whole * 60_000_000
-            case (true, UInt8(ascii: "S")): micros += sign * (whole * 1_000_000 + fractionMicros)
+            case (false, UInt8(ascii: "Y")): ok = add(&months, whole, 12)
+            case (false, UInt8(ascii: "M")): ok = add(&months, whole, 1)
+            case (false, UInt8(ascii: "W")): ok = add(&days, whole, 7)
+            case (false, UInt8(ascii: "D")): ok = add(&days, whole, 1)
+            case (true, UInt8(ascii: "H")): ok = add(&micros, whole, 3_600_000_000)
+            case (true, UInt8(ascii: "M")): ok = add(&micros, whole, 60_000_000)
+            case (true, UInt8(ascii: "S")): ok = add(&micros, whole, 1_000_000, plus: fractionMicros)
             default: return nil
             }
+            guard ok else { return nil }
             if fractionMicros != 0 && !(inTime && unit == UInt8(ascii: "S")) { return nil }
         }
-        guard sawComponent else { return nil }
+        guard sawComponent, months != .min, days != .min, micros != .min else { return nil }
         return Interval(months: globalSign * months, days: globalSign * days, micros: globalSign * micros)
     }
 

@@ -2,7 +2,7 @@
 ///
 /// Chosen once per table layout, from the Connect schema's logical type or from the catalog type plus the
 /// connector-mode settings; then applied to every message without looking at names again.
-indirect enum ValueConverter: Sendable, Hashable {
+enum ValueConverter: Sendable, Hashable {
     case boolean
     /// smallint, integer: a JSON integer as it is.
     case integer
@@ -32,7 +32,7 @@ indirect enum ValueConverter: Sendable, Hashable {
     /// A string holding JSON: the value itself, canonical.
     case json
     case binary(BinaryEncoding)
-    case array(ValueConverter)
+    indirect case array(ValueConverter)
     /// A type certyo-cdc cannot canonicalise from this encoding.
     case unsupported(String)
 
@@ -69,6 +69,14 @@ enum Canonicalizer {
     static let placeholder = Array("__debezium_unavailable_value".utf8)
     static let placeholderBase64 = Array("X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==".utf8)
     static let maxSafeInteger: Int64 = 9_007_199_254_740_991
+    /// Beyond PostgreSQL's numeric scale (16383): not a real value.
+    static let maxDecimalScale: Int64 = 16_383
+    /// PostgreSQL's ranges: dates 4713 BC to 5874897 AD, timestamps 4713 BC to 294276 AD (days from 1970).
+    static let minDays: Int64 = -2_500_000
+    static let maxDays: Int64 = 2_200_000_000
+    static let maxTimestampDays: Int64 = 107_000_000
+    /// PostgreSQL numerics have at most 131072 + 16383 digits (about 61 kB as a binary integer).
+    static let maxUnscaledBytes = 65_536
 
     /// Appends the canonical value of `tape[index]` under `converter`.
     static func append(
@@ -134,7 +142,7 @@ enum Canonicalizer {
             guard node.kind == .string else {
                 return wrongType(node, "a base64 string (decimal.handling.mode=precise)")
             }
-            guard let unscaled = Base64.decode(tape.rawBytes(node)), !node.flag else {
+            guard let unscaled = Base64.decode(tape.rawBytes(node)), !node.flag, unscaled.count <= maxUnscaledBytes else {
                 return invalid("\"\(tape.string(index) ?? "")\" is not the base64 of an unscaled integer "
                     + "(decimal.handling.mode=precise)")
             }
@@ -148,6 +156,9 @@ enum Canonicalizer {
                 tape[valueIndex].kind == .string, let unscaled = Base64.decode(tape.rawBytes(tape[valueIndex]))
             else {
                 return wrongType(node, "{\"scale\":…,\"value\":\"<base64>\"} (VariableScaleDecimal)")
+            }
+            guard abs(scale) <= maxDecimalScale, unscaled.count <= maxUnscaledBytes else {
+                return invalid("the scale \(scale) or the size of the value is out of range")
             }
             out.append(UInt8(ascii: "\""))
             DecimalText.append(unscaled: unscaled, scale: Int(scale), to: &out)
@@ -193,6 +204,9 @@ enum Canonicalizer {
             guard let value = tape.int64(index), let micros = unit.toMicros(value) else {
                 return wrongType(node, "an integer timestamp (\(unit) since the epoch)")
             }
+            guard (minDays...maxTimestampDays).contains(micros / Temporal.microsPerDay) else {
+                return invalid("the timestamp \(value) is out of range")
+            }
             out.append(UInt8(ascii: "\""))
             Temporal.appendTimestamp(micros: micros, to: &out)
             out.append(UInt8(ascii: "\""))
@@ -207,6 +221,7 @@ enum Canonicalizer {
 
         case .date:
             guard let days = tape.int64(index) else { return wrongType(node, "an integer date (days since 1970)") }
+            guard (minDays...maxDays).contains(days) else { return invalid("the date \(days) is out of range") }
             out.append(UInt8(ascii: "\""))
             Temporal.appendDate(days: days, to: &out)
             out.append(UInt8(ascii: "\""))

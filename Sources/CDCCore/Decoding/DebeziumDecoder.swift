@@ -13,6 +13,8 @@ public struct DebeziumDecoder: Sendable {
     private var catalogPlans: [TableName: RowPlan] = [:]
     private var refreshedTables: Set<TableName> = []
     private var warned: Set<String> = []
+    /// Plans whose lossy settings were already noted, kept alive so that an identity is never reused.
+    private var notedPlans: [ObjectIdentifier: RowPlan] = [:]
     private var pendingWarnings: [DecoderWarning] = []
     private var slots: [Int] = []
     /// How many times a message schema was parsed (tests check that an unchanged schema is parsed once).
@@ -56,24 +58,31 @@ public struct DebeziumDecoder: Sendable {
         guard let value = message.value else {
             return .skip(SkipReason(code: "tombstone", message: "tombstone (NULL value) on \(message.topic)"))
         }
-        // Split a schema-carrying message into schema and payload without parsing the schema.
+        // Split a schema-carrying message into schema and payload without parsing the schema: JsonConverter
+        // writes `{"schema":<schema>,"payload":<payload>}`, so an unchanged schema is one byte comparison away.
         var payloadRange = 0..<value.count
         var schemaRange: Range<Int>? = nil
-        if let members = JSONTape.topLevelMembers(value), members.count == 2 {
-            let names = members.map { String(decoding: value[$0.name], as: UTF8.self) }
-            if names.contains("schema"), names.contains("payload") {
+        var cachedPlan: Result<RowPlan, DeadLetterReason>? = nil
+        if Self.hasPrefix(value, Self.schemaPrefix) {
+            if let entry = schemaPlans[message.topic],
+                let payload = Self.payloadAfterCachedSchema(value, entry.schemaBytes)
+            {
+                payloadRange = payload
+                cachedPlan = entry.plan
+            } else if let members = JSONTape.topLevelMembers(value), members.count == 2 {
                 for member in members {
                     if value[member.name].elementsEqual("schema".utf8) {
                         schemaRange = member.value
-                    } else {
+                    } else if value[member.name].elementsEqual("payload".utf8) {
                         payloadRange = member.value
                     }
                 }
+                if payloadRange == 0..<value.count { schemaRange = nil }
             }
         }
         let tape: JSONTape
         do {
-            tape = try JSONTape(parsing: value, range: payloadRange)
+            tape = try JSONTape(parsing: value, range: payloadRange, skipping: ["before", "after", "transaction"])
         } catch {
             return .deadLetter(DeadLetterReason(
                 code: "malformed_json", message: "the value on \(message.topic) is not JSON: \(error)",
@@ -105,30 +114,47 @@ public struct DebeziumDecoder: Sendable {
 
         // The layout of the row.
         let rowField: StaticString = op == "d" ? "before" : "after"
-        let row = tape.member(0, rowField).flatMap { tape[$0].kind == .object ? $0 : nil }
+        // Only the row this event uses is parsed (an update under REPLICA IDENTITY FULL carries two).
+        var rowTape = tape
+        var row: Int? = nil
+        if let rowIndex = tape.member(0, rowField), tape[rowIndex].kind == .object {
+            let node = tape[rowIndex]
+            do {
+                rowTape = try JSONTape(parsing: value, range: Int(node.start)..<Int(node.end))
+                row = 0
+            } catch {
+                return .deadLetter(DeadLetterReason(
+                    code: "malformed_json", message: "payload.\(rowField) of \(table) is not JSON: \(error)",
+                    fix: "the value converter must be org.apache.kafka.connect.json.JsonConverter"))
+            }
+        }
         let plan: RowPlan
-        if let schemaRange {
+        if let cachedPlan {
+            switch cachedPlan {
+            case .success(let found): plan = found
+            case .failure(let reason): return .deadLetter(reason)
+            }
+        } else if let schemaRange {
             switch schemaPlan(topic: message.topic, value: value, schemaRange: schemaRange, table: table) {
             case .success(let found): plan = found
             case .failure(let reason): return .deadLetter(reason)
             }
         } else {
-            guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
-            if let row {
-                if let cached = catalogPlans[table], cached.matches(tape, row: row) {
-                    plan = cached
-                } else {
-                    switch RowPlan.fromCatalog(tape, row: row, table: table, columns: columns,
-                                               configuration: configuration) {
-                    case .plan(let built):
-                        catalogPlans[table] = built
-                        plan = built
-                    case .missingColumn(let column):
-                        return missingCatalog(table, column: column)
-                    }
+            if let row, let cached = catalogPlans[table], cached.matches(rowTape, row: row) {
+                plan = cached
+            } else if let row {
+                guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
+                switch RowPlan.fromCatalog(rowTape, row: row, table: table, columns: columns,
+                                           configuration: configuration) {
+                case .plan(let built):
+                    catalogPlans[table] = built
+                    plan = built
+                case .missingColumn(let column):
+                    return missingCatalog(table, column: column)
                 }
             } else {
                 // A delete without `before`: only the key is needed, typed by the catalog.
+                guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
                 var lossy: Set<RowPlan.LossySetting> = []
                 let names = columns.columns.map(\.name)
                 plan = RowPlan(
@@ -138,7 +164,7 @@ public struct DebeziumDecoder: Sendable {
                     }, configuration: configuration, lossy: [])
             }
         }
-        refreshedTables.remove(table)
+        if !refreshedTables.isEmpty { refreshedTables.remove(table) }
         noteLossy(plan)
 
         // Identity: the Kafka key's columns, in primary-key order.
@@ -167,7 +193,7 @@ public struct DebeziumDecoder: Sendable {
                     message: "the \(op) event for \(table) has no \"after\" row (payload.after is null)",
                     fix: "check the connector's converter settings; Debezium always sends after for r/c/u"))
             }
-            if let failure = appendRow(tape, row: row, plan: plan, rowField: "\(rowField)", to: &payload) {
+            if let failure = appendRow(rowTape, row: row, plan: plan, rowField: "\(rowField)", to: &payload) {
                 return .deadLetter(failure)
             }
         }
@@ -271,6 +297,30 @@ extension DebeziumDecoder {
         return plan
     }
 
+    static let schemaPrefix = Array(#"{"schema":"#.utf8)
+    static let payloadInfix = Array(#","payload":"#.utf8)
+
+    private static func hasPrefix(_ value: [UInt8], _ prefix: [UInt8]) -> Bool {
+        value.count >= prefix.count && bytesEqual(value, 0..<prefix.count, prefix)
+    }
+
+    /// The payload range of `{"schema":<cached>,"payload":<payload>}` when the schema bytes are `cached`.
+    private static func payloadAfterCachedSchema(_ value: [UInt8], _ cached: [UInt8]) -> Range<Int>? {
+        let schemaEnd = schemaPrefix.count + cached.count
+        let payloadStart = schemaEnd + payloadInfix.count
+        guard value.count > payloadStart, bytesEqual(value, schemaPrefix.count..<schemaEnd, cached),
+            bytesEqual(value, schemaEnd..<payloadStart, payloadInfix)
+        else { return nil }
+        var end = value.count
+        while end > payloadStart, value[end - 1] == 0x20 || value[end - 1] == 0x0A || value[end - 1] == 0x0D
+            || value[end - 1] == 0x09
+        {
+            end -= 1
+        }
+        guard end > payloadStart, value[end - 1] == UInt8(ascii: "}") else { return nil }
+        return payloadStart..<(end - 1)
+    }
+
     private static func bytesEqual(_ value: [UInt8], _ range: Range<Int>, _ other: [UInt8]) -> Bool {
         guard range.count == other.count else { return false }
         return value.withUnsafeBytes { lhs in
@@ -296,7 +346,8 @@ extension DebeziumDecoder {
     }
 
     private mutating func noteLossy(_ plan: RowPlan) {
-        guard !plan.lossy.isEmpty else { return }
+        guard !plan.lossy.isEmpty, notedPlans[ObjectIdentifier(plan)] == nil else { return }
+        notedPlans[ObjectIdentifier(plan)] = plan
         for lossy in plan.lossy {
             let marker = "\(plan.table)|\(lossy.setting)"
             if warned.insert(marker).inserted {

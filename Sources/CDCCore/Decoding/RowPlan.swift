@@ -1,19 +1,19 @@
 /// Everything needed to canonicalise the rows of one table layout, computed once per layout: the field names as
 /// they appear in messages, one converter per field, and the JCS member order (UTF-16 sorted, excluded columns
-/// dropped) with each member's `"name":` bytes ready to copy.
-struct RowPlan: Sendable {
-    var table: TableName
+/// dropped) with each member's `"name":` bytes ready to copy. A class, so that handing it around costs one retain.
+final class RowPlan: Sendable {
+    let table: TableName
     /// Field names as they appear (raw, escaped) in message JSON, in message order.
-    var fieldKeys: [[UInt8]]
+    let fieldKeys: [[UInt8]]
     /// Decoded field names, in message order.
-    var fieldNames: [String]
-    var converters: [ValueConverter]
+    let fieldNames: [String]
+    let converters: [ValueConverter]
     /// Indices into the fields in JCS member order, without excluded columns.
-    var emitOrder: [Int]
+    let emitOrder: [Int]
     /// For each field, its JCS member prefix `"name":`.
-    var memberPrefixes: [[UInt8]]
+    let memberPrefixes: [[UInt8]]
     /// Lossy connector settings this layout depends on: (setting, message).
-    var lossy: [LossySetting]
+    let lossy: [LossySetting]
 
     struct LossySetting: Sendable, Hashable {
         var setting: String

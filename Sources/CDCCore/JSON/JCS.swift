@@ -30,7 +30,17 @@ enum JCS {
     }
 
     static func appendString(_ text: String, to out: inout [UInt8]) {
-        appendString(text.utf8, to: &out)
+        // Fast path: nothing to escape, copy the UTF-8 in one go.
+        let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: "\""))
+            return true
+        }
+        if copied != true { appendString(text.utf8, to: &out) }
     }
 
     @inline(__always) static func hexDigit(_ value: UInt8) -> UInt8 {

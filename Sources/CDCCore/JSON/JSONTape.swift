@@ -32,19 +32,26 @@ struct JSONTape: Sendable {
     }
 
     /// Parses `bytes[range]` (the whole buffer by default) as exactly one JSON value.
-    init(parsing bytes: [UInt8], range: Range<Int>? = nil) throws(ParseError) {
+    ///
+    /// Object or array values of the top-level members named in `skipping` are not expanded: they become one
+    /// node with their byte span and `flag` set (parse the span on its own when needed), which saves building
+    /// nodes for the half of an envelope that an event does not use.
+    init(parsing bytes: [UInt8], range: Range<Int>? = nil, skipping: [StaticString] = []) throws(ParseError) {
         self.bytes = bytes
         let range = range ?? 0..<bytes.count
         var nodes: [Node] = []
-        nodes.reserveCapacity(64)
+        nodes.reserveCapacity(16 + range.count / 12)
         let result: ParseError? = bytes.withUnsafeBufferPointer { buffer -> ParseError? in
-            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound)
+            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound, skipping: skipping)
             do throws(ParseError) {
                 parser.skipWhitespace()
                 try parser.parseValue(into: &nodes, depth: 0)
                 parser.skipWhitespace()
                 if parser.position != parser.end {
                     return ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
+                }
+                if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
+                    return ParseError(offset: bad, message: "invalid UTF-8")
                 }
                 return nil
             } catch {
@@ -256,8 +263,61 @@ extension JSONTape {
         let buffer: UnsafeBufferPointer<UInt8>
         var position: Int
         let end: Int
+        var skipping: [StaticString] = []
 
         static let maximumDepth = 512
+
+        func isSkipped(_ key: Node) -> Bool {
+            let length = Int(key.end - key.start)
+            for name in skipping where name.utf8CodeUnitCount == length {
+                var same = true
+                for offset in 0..<length where buffer[Int(key.start) + offset] != name.utf8Start[offset] {
+                    same = false
+                    break
+                }
+                if same { return true }
+            }
+            return false
+        }
+
+        /// Skips an object or array (strings scanned eight bytes at a time); appends one node with its span.
+        mutating func skipContainer(into nodes: inout [Node]) throws(ParseError) {
+            let start = position
+            let kind: Kind = buffer[position] == UInt8(ascii: "{") ? .object : .array
+            var depth = 0
+            while position < end {
+                let byte = buffer[position]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    position += 1
+                    while true {
+                        position = JSONTape.scanPlainBytes(buffer, from: position, end: end)
+                        guard position < end else { throw error("unterminated string") }
+                        if buffer[position] == UInt8(ascii: "\"") { break }
+                        if buffer[position] == UInt8(ascii: "\\") {
+                            position += 2
+                        } else {
+                            throw error("control character in a string")
+                        }
+                    }
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 {
+                        position += 1
+                        let index = nodes.count
+                        nodes.append(Node(kind: kind, flag: true, start: Int32(start), end: Int32(position),
+                                          next: Int32(index + 1), count: 0))
+                        return
+                    }
+                default:
+                    break
+                }
+                position += 1
+            }
+            throw error("unexpected end of JSON")
+        }
 
         @inline(__always) mutating func skipWhitespace() {
             while position < end {
@@ -292,7 +352,14 @@ extension JSONTape {
                         guard position < end, buffer[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
                         position += 1
                         skipWhitespace()
-                        try parseValue(into: &nodes, depth: depth + 1)
+                        if depth == 0, !skipping.isEmpty, position < end,
+                            buffer[position] == UInt8(ascii: "{") || buffer[position] == UInt8(ascii: "["),
+                            isSkipped(nodes[nodes.count - 1])
+                        {
+                            try skipContainer(into: &nodes)
+                        } else {
+                            try parseValue(into: &nodes, depth: depth + 1)
+                        }
                         count += 1
                         skipWhitespace()
                         guard position < end else { throw error("unexpected end of JSON in an object") }
@@ -372,6 +439,7 @@ extension JSONTape {
             let start = position
             var escaped = false
             while true {
+                position = JSONTape.scanPlainBytes(buffer, from: position, end: end)
                 guard position < end else { throw error("unterminated string") }
                 let byte = buffer[position]
                 if byte == UInt8(ascii: "\"") { break }
@@ -380,8 +448,7 @@ extension JSONTape {
                     position += 2
                     continue
                 }
-                if byte < 0x20 { throw error("control character in a string") }
-                position += 1
+                throw error("control character in a string")
             }
             guard position < end else { throw error("unterminated string") }
             let index = nodes.count
@@ -421,6 +488,80 @@ extension JSONTape {
                 Node(kind: .number, flag: fractional, start: Int32(start), end: Int32(position),
                      next: Int32(index + 1), count: 0))
         }
+    }
+}
+
+// MARK: - Scanning
+
+extension JSONTape {
+    /// The offset of the first byte that is not well-formed UTF-8 (RFC 3629), or nil. ASCII runs are checked
+    /// eight bytes at a time.
+    static func firstInvalidUTF8(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+        guard let base = buffer.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        var index = range.lowerBound
+        let end = range.upperBound
+        while index < end {
+            while index + 8 <= end,
+                raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+            {
+                index += 8
+            }
+            guard index < end else { return nil }
+            let lead = base[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            let length: Int
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; high = 0x9F
+            case 0xF0: length = 4; low = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; high = 0x8F
+            default: return index
+            }
+            guard index + length <= end else { return index }
+            let second = base[index + 1]
+            guard second >= low && second <= high else { return index }
+            for offset in 2..<max(length, 2) where base[index + offset] & 0xC0 != 0x80 {
+                return index
+            }
+            index += length
+        }
+        return nil
+    }
+
+    /// The index of the first byte at or after `from` that is `"`, `\\` or a control character, eight bytes at a
+    /// time (SWAR); `end` when there is none.
+    @inline(__always)
+    static func scanPlainBytes(_ buffer: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        var position = from
+        guard let base = buffer.baseAddress else { return position }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while position + 8 <= end {
+            let word = raw.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let hasQuote = (quote &- ones) & ~quote & highs
+            let hasBackslash = (backslash &- ones) & ~backslash & highs
+            let hasControl = (word &- ones &* 0x20) & ~word & highs
+            if hasQuote | hasBackslash | hasControl != 0 { break }
+            position += 8
+        }
+        while position < end {
+            let byte = base[position]
+            if byte == 0x22 || byte == 0x5C || byte < 0x20 { return position }
+            position += 1
+        }
+        return position
     }
 }
 
@@ -483,6 +624,8 @@ extension JSONTape {
         mutating func skipString() -> Bool {
             position += 1
             while position < buffer.count {
+                position = JSONTape.scanPlainBytes(buffer, from: position, end: buffer.count)
+                guard position < buffer.count else { return false }
                 let byte = buffer[position]
                 if byte == UInt8(ascii: "\"") {
                     position += 1

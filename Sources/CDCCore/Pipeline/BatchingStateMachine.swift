@@ -1,16 +1,20 @@
 /// Groups decoded records into bulk calls per partition and decides when an offset may be committed.
 ///
+/// `Payload` is what travels with each record (the pipeline keeps the record with its source message, so a record
+/// that Certyo rejects can be dead-lettered with its original bytes).
+///
 /// A value-type state machine: each method returns the actions its owner runs outside the lock. Rules:
 /// - one batch in flight per partition (so a partition's records reach Certyo in order), at most
 ///   ``BatchingConfiguration/maxInFlight`` across partitions;
 /// - a batch is sent when it is full (records or bytes), when its first record has waited ``BatchingConfiguration/linger``,
 ///   or when the owner flushes (revoke, shutdown);
 /// - a partition's committable offset moves past a record only once it and every record before it is done.
-public struct BatchingStateMachine<Partition: Hashable & Sendable, Instant: InstantProtocol & Sendable>: Sendable
+public struct BatchingStateMachine<Partition: Hashable & Sendable, Payload: Sendable, Instant: InstantProtocol & Sendable>:
+    Sendable
 where Instant.Duration == Duration {
     /// An item waiting in a partition's buffer.
     public struct Item: Sendable {
-        public var record: CertyoRecord
+        public var payload: Payload
         public var offset: Int64
         public var bytes: Int
     }
@@ -19,7 +23,7 @@ where Instant.Duration == Duration {
     public struct Batch: Sendable {
         public var id: Int
         public var partition: Partition
-        public var records: [CertyoRecord]
+        public var items: [Payload]
         public var offsets: [Int64]
         public var bytes: Int
     }
@@ -62,12 +66,12 @@ where Instant.Duration == Duration {
     // MARK: - Input
 
     /// A record was read and decoded.
-    public mutating func received(_ record: CertyoRecord, offset: Int64, bytes: Int, partition: Partition,
+    public mutating func received(_ payload: Payload, offset: Int64, bytes: Int, partition: Partition,
                                   now: Instant) -> [Action] {
         var state = partitions[partition, default: PartitionState()]
         state.watermark.track(offset)
         if state.bufferedCount == 0 { state.firstBufferedAt = now }
-        state.buffer.append(Item(record: record, offset: offset, bytes: bytes))
+        state.buffer.append(Item(payload: payload, offset: offset, bytes: bytes))
         state.bufferedBytes += bytes
         var actions: [Action] = []
         if !state.paused, state.bufferedCount >= configuration.maxBufferedPerPartition {
@@ -206,14 +210,14 @@ where Instant.Duration == Duration {
 
     private mutating func takeBatch(_ partition: Partition, now: Instant) -> Batch {
         var state = partitions[partition]!
-        var records: [CertyoRecord] = []
+        var items: [Payload] = []
         var offsets: [Int64] = []
         var bytes = 0
-        records.reserveCapacity(min(state.bufferedCount, configuration.maxRecords))
-        while state.bufferHead < state.buffer.count, records.count < configuration.maxRecords {
+        items.reserveCapacity(min(state.bufferedCount, configuration.maxRecords))
+        while state.bufferHead < state.buffer.count, items.count < configuration.maxRecords {
             let item = state.buffer[state.bufferHead]
-            if !records.isEmpty, bytes + item.bytes > configuration.maxBytes { break }
-            records.append(item.record)
+            if !items.isEmpty, bytes + item.bytes > configuration.maxBytes { break }
+            items.append(item.payload)
             offsets.append(item.offset)
             bytes += item.bytes
             state.bufferHead += 1
@@ -232,7 +236,7 @@ where Instant.Duration == Duration {
         state.inFlight = nextBatchID
         inFlightCount += 1
         partitions[partition] = state
-        return Batch(id: nextBatchID, partition: partition, records: records, offsets: offsets, bytes: bytes)
+        return Batch(id: nextBatchID, partition: partition, items: items, offsets: offsets, bytes: bytes)
     }
 }
 

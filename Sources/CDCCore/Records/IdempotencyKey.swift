@@ -20,6 +20,20 @@ enum IdempotencyKey {
                 String(decoding: [JCS.hexDigit(byte >> 4), JCS.hexDigit(byte & 0xF)], as: UTF8.self)
             }.joined()
         }
-        return "dbz1:\(database):\(table.schema).\(table.table):\(lsn):\(op):\(id)"
+        var key: [UInt8] = []
+        key.reserveCapacity(32 + database.utf8.count + table.schema.utf8.count + table.table.utf8.count + id.utf8.count)
+        key.append(contentsOf: "dbz1:".utf8)
+        key.append(contentsOf: database.utf8)
+        key.append(UInt8(ascii: ":"))
+        key.append(contentsOf: table.schema.utf8)
+        key.append(UInt8(ascii: "."))
+        key.append(contentsOf: table.table.utf8)
+        key.append(UInt8(ascii: ":"))
+        key.append(contentsOf: String(lsn).utf8)
+        key.append(UInt8(ascii: ":"))
+        key.append(contentsOf: op.utf8)
+        key.append(UInt8(ascii: ":"))
+        key.append(contentsOf: id.utf8)
+        return String(decoding: key, as: UTF8.self)
     }
 }

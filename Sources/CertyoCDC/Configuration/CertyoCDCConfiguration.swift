@@ -18,6 +18,8 @@ public struct CertyoCDCConfiguration: Sendable {
     public var pipelineEnabled = true
     /// Default: `info`.
     public var logLevel: Logger.Level = .info
+    /// `CERTYO_API_KEY_FILE`, re-read while Certyo refuses the key. Default: none.
+    public var apiKeyFile: String?
 
     public init(certyo: CertyoClient.Configuration) {
         self.certyo = certyo
@@ -49,6 +51,7 @@ public struct CertyoCDCConfiguration: Sendable {
         var configuration = CertyoCDCConfiguration(
             certyo: CertyoClient.Configuration(baseURL: baseURL, apiKey: CertyoAPIKey(key), tenantId: tenant)
         )
+        configuration.apiKeyFile = raw.value(.certyoAPIKeyFile)
         if let timeout = raw.value(.requestTimeout) {
             configuration.certyo.requestTimeout = try SettingParser.duration(timeout, .requestTimeout)
         }

@@ -1,4 +1,5 @@
 import CDCCore
+import CertyoClient
 import Dispatch
 import KafkaBridge
 import Logging
@@ -79,7 +80,13 @@ public final class PipelineService<Decoder: ChangeDecoder>: Service {
 /// The pipeline's shared state and the work every task does on it.
 final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     // @unchecked Sendable: mutable state is in `state` (a Mutex); `consumer` is set once before the first poll.
-    typealias Machine = BatchingStateMachine<TopicPartition, ContinuousClock.Instant>
+    typealias Machine = BatchingStateMachine<TopicPartition, PendingRecord, ContinuousClock.Instant>
+
+    /// A decoded record with the Kafka message it came from (kept for the dead-letter topic until it is done).
+    struct PendingRecord: Sendable {
+        var record: CertyoRecord
+        var source: KafkaMessage
+    }
 
     private struct State {
         var machine: Machine
@@ -89,6 +96,11 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         var stopRequested = false
         /// Offsets whose commit failed, retried with the next commit.
         var uncommitted: [TopicPartition: Int64] = [:]
+        /// Partitions paused because their batch keeps failing.
+        var pausedForRetry: Set<TopicPartition> = []
+        /// Since when Certyo refuses the key (401/403); nil while it accepts it.
+        var unauthorisedSince: ContinuousClock.Instant?
+        var lastAuthAlert: ContinuousClock.Instant?
     }
 
     private let configuration: PipelineConfiguration
@@ -157,7 +169,8 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         case .record(let record):
             let bytes = record.recordPayload.count + record.recordId.utf8.count + record.idempotencyKey.utf8.count + 200
             let actions = state.withLock {
-                $0.machine.received(record, offset: message.offset, bytes: bytes, partition: tp, now: clock.now)
+                $0.machine.received(PendingRecord(record: record, source: message), offset: message.offset,
+                                    bytes: bytes, partition: tp, now: clock.now)
             }
             return apply(actions)
         case .skip(let reason):
@@ -207,9 +220,9 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         var next: Machine.Batch? = first
         while let batch = next {
             next = nil
-            let accepted = await sendUntilAccepted(batch)
+            let done = await deliver(batch.items, partition: batch.partition)
             let actions: [Machine.Action] = state.withLock {
-                if accepted { return $0.machine.batchCompleted(batch, now: clock.now) }
+                if done { return $0.machine.batchCompleted(batch, now: clock.now) }
                 $0.machine.batchAbandoned(batch)
                 return []
             }
@@ -218,32 +231,135 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         }
     }
 
-    /// Sends one batch until Certyo accepts it or its partition's work is abandoned.
-    private func sendUntilAccepted(_ batch: Machine.Batch) async -> Bool {
+    /// Delivers `items` until each one is accepted or dead-lettered, or the partition's work is abandoned.
+    /// - Returns: `true` when every item is done; `false` when abandoned (nothing of it may be committed).
+    private func deliver(_ items: [PendingRecord], partition: TopicPartition) async -> Bool {
         var attempt = 0
+        var pausedForRetry = false
+        defer { if pausedForRetry { resumeAfterRetry(partition) } }
         while true {
             attempt += 1
+            let failure: any Error
             do {
-                let receipt = try await sink.ingest(batch.records)
+                let receipt = try await sink.ingest(items.map(\.record))
                 statistics.update {
-                    $0.ingested += batch.records.count
+                    $0.ingested += items.count
                     $0.replayed += receipt.replayed
                     $0.batches += 1
                 }
+                setAuthorised(true)
                 return true
             } catch {
-                if isAbandoned(batch.partition) { return false }
-                let delay = sink.retryDelay(after: error, attempt: attempt)
-                statistics.update { $0.retries += 1 }
-                logger.warning("bulk call failed; retrying the same \(batch.records.count) records in \(delay)", metadata: [
-                    "kafka.partition": "\(batch.partition)", "certyo.attempt": "\(attempt)", "error": "\(error)",
-                ])
-                let until = clock.now.advanced(by: delay)
-                while clock.now < until {
-                    if isAbandoned(batch.partition) { return false }
-                    try? await Task.sleep(for: min(.milliseconds(100), until - clock.now))
-                }
+                failure = error
             }
+            if isAbandoned(partition) { return false }
+            switch sink.classify(failure) {
+            case .retry(let retryAfter, let category):
+                let delay = configuration.retry.delay(forAttempt: attempt - 1, retryAfter: retryAfter)
+                statistics.update { $0.retries += 1; $0.retriesByCategory[category, default: 0] += 1 }
+                logger.warning("bulk call failed; retrying the same \(items.count) records in \(delay)", metadata: [
+                    "kafka.partition": "\(partition)", "certyo.attempt": "\(attempt)", "error": "\(failure)",
+                ])
+                if attempt == configuration.pauseAfterRetries, !pausedForRetry {
+                    // Keep polling (group membership) but stop fetching what cannot be sent yet.
+                    pausedForRetry = true
+                    pauseForRetry(partition)
+                }
+                guard await wait(delay, partition: partition) else { return false }
+            case .unauthorized(let message):
+                setAuthorised(false)
+                if !pausedForRetry {
+                    pausedForRetry = true
+                    pauseForRetry(partition)
+                }
+                alertUnauthorised(message)
+                guard await wait(configuration.unauthorisedRetryInterval, partition: partition) else { return false }
+                await sink.reloadCredentials()
+            case .split(let status, let code):
+                guard items.count > 1 else {
+                    let rejection = Rejection(reason: "too_large", message: "Certyo refused this record alone as too "
+                        + "large (\(status) \(code)); it cannot be sent", httpStatus: status, errorCode: code)
+                    return await deadLetter(items[0], rejection)
+                }
+                let half = items.count / 2
+                guard await deliver(Array(items[..<half]), partition: partition) else { return false }
+                return await deliver(Array(items[half...]), partition: partition)
+            case .rejectAll(let rejection):
+                // Nothing names the culprit: halve until each refused record stands alone.
+                guard items.count > 1 else { return await deadLetter(items[0], rejection) }
+                let half = items.count / 2
+                guard await deliver(Array(items[..<half]), partition: partition) else { return false }
+                return await deliver(Array(items[half...]), partition: partition)
+            case .reject(let rejected):
+                for (index, rejection) in rejected.sorted(by: { $0.key < $1.key }) where items.indices.contains(index) {
+                    guard await deadLetter(items[index], rejection) else { return false }
+                }
+                let rest = items.indices.filter { rejected[$0] == nil }.map { items[$0] }
+                if rest.isEmpty { return true }
+                return await deliver(rest, partition: partition)
+            }
+        }
+    }
+
+    /// Writes one record Certyo refused to the dead-letter topic, retrying until the broker acknowledges it.
+    private func deadLetter(_ item: PendingRecord, _ rejection: Rejection) async -> Bool {
+        let letter = DeadLetter(source: item.source, reason: rejection.reason, message: rejection.message,
+                                httpStatus: rejection.httpStatus, errorCode: rejection.errorCode)
+        return await writeDeadLetterUntilAcknowledged(letter)
+    }
+
+    /// Sleeps `delay` in short steps, returning `false` as soon as the partition's work is abandoned.
+    private func wait(_ delay: Duration, partition: TopicPartition) async -> Bool {
+        let until = clock.now.advanced(by: delay)
+        while clock.now < until {
+            if isAbandoned(partition) { return false }
+            try? await Task.sleep(for: min(.milliseconds(100), until - clock.now))
+        }
+        return !isAbandoned(partition)
+    }
+
+    private func pauseForRetry(_ partition: TopicPartition) {
+        state.withLock { _ = $0.pausedForRetry.insert(partition) }
+        do { try consumer?.pause([partition]) } catch { logger.warning("pausing \(partition) failed: \(error)") }
+    }
+
+    private func resumeAfterRetry(_ partition: TopicPartition) {
+        let stillPaused = state.withLock { state -> Bool in
+            state.pausedForRetry.remove(partition)
+            return state.machine.pausedPartitions.contains(partition)
+        }
+        guard !stillPaused else { return }
+        do { try consumer?.resume([partition]) } catch { logger.warning("resuming \(partition) failed: \(error)") }
+    }
+
+    /// Whether Certyo accepts the key now (readiness).
+    var isAuthorised: Bool { state.withLock { $0.unauthorisedSince == nil } }
+
+    private func setAuthorised(_ authorised: Bool) {
+        let recovered = state.withLock { state -> Bool in
+            if authorised {
+                defer { state.unauthorisedSince = nil }
+                return state.unauthorisedSince != nil
+            }
+            if state.unauthorisedSince == nil { state.unauthorisedSince = clock.now }
+            return false
+        }
+        if recovered { logger.notice("certyo_auth_recovered: Certyo accepts the API key again; sending resumed") }
+    }
+
+    /// One alert line per minute while Certyo refuses the key.
+    private func alertUnauthorised(_ message: String) {
+        let due = state.withLock { state -> Bool in
+            if let last = state.lastAuthAlert, clock.now - last < configuration.unauthorisedAlertInterval {
+                return false
+            }
+            state.lastAuthAlert = clock.now
+            return true
+        }
+        if due {
+            logger.critical(
+                "certyo_auth_failed: Certyo refuses the API key or tenant; nothing is sent or committed until it accepts them. Fix CERTYO_API_KEY / CERTYO_API_KEY_FILE or CERTYO_TENANT_ID. \(message)"
+            )
         }
     }
 
@@ -251,7 +367,15 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         state.withLock { $0.abandonAll || $0.abandoned.contains(tp) } || Task.isCancelled
     }
 
+    /// A decoder dead letter: written, then its offset is done.
     private func writeDeadLetter(_ letter: DeadLetter) async {
+        guard await writeDeadLetterUntilAcknowledged(letter) else { return }
+        state.withLock { $0.machine.markDone(offset: letter.source.offset, partition: letter.source.topicPartition) }
+        commitSignal.yield()
+    }
+
+    /// Writes `letter` until the broker acknowledges it. Returns `false` if the partition's work was abandoned first.
+    private func writeDeadLetterUntilAcknowledged(_ letter: DeadLetter) async -> Bool {
         let tp = letter.source.topicPartition
         var attempt = 0
         while !isAbandoned(tp) {
@@ -263,14 +387,13 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
                     "kafka.offset": "\(letter.source.offset)", "dlq.reason": "\(letter.reason)",
                 ])
                 statistics.update { $0.deadLettered += 1 }
-                state.withLock { $0.machine.markDone(offset: letter.source.offset, partition: tp) }
-                commitSignal.yield()
-                return
+                return true
             } catch {
                 logger.error("dead-letter write failed; the offset stays uncommitted, retrying: \(error)")
-                try? await Task.sleep(for: .seconds(min(30, 1 << min(attempt, 5))))
+                guard await wait(.seconds(min(30, 1 << min(attempt, 5))), partition: tp) else { return false }
             }
         }
+        return false
     }
 
     // MARK: - Commits
@@ -348,10 +471,14 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsAssigned(_ partitions: [TopicPartition]) {
-        state.withLock { state in
+        let repause = state.withLock { state -> [TopicPartition] in
             for tp in partitions { state.abandoned.remove(tp) }
+            // Newly assigned partitions start unpaused in librdkafka: re-apply what this instance still holds paused.
+            let paused = state.pausedForRetry.union(state.machine.pausedPartitions)
+            return partitions.filter { paused.contains($0) }
         }
-        // New assignments start unpaused; a partition is paused only by its own full buffer, which a new
-        // assignment does not have yet.
+        if !repause.isEmpty {
+            do { try consumer?.pause(repause) } catch { logger.warning("re-pausing \(repause) failed: \(error)") }
+        }
     }
 }

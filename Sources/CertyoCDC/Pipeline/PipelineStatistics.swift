@@ -9,6 +9,8 @@ public struct PipelineCounts: Sendable, Hashable {
     public var skipped = 0
     public var deadLettered = 0
     public var retries = 0
+    /// Retries by cause: `rate_limited`, `server_error`, `timeout`, `connection`, ...
+    public var retriesByCategory: [String: Int] = [:]
     public var batches = 0
     public var committed: [TopicPartition: Int64] = [:]
 

@@ -45,7 +45,8 @@ enum ResponseClassifier {
             code = .timeout
         case 409:
             code = .idempotencyConflict
-            fix = "an idempotency key was reused for a different record: dead-letter the records named in the "
+            fix =
+                "an idempotency key was reused for a different record: dead-letter the records named in the "
                 + "details and check how keys are derived"
         case 413 where serverCode == CertyoAPI.ErrorCode.batchTooLarge:
             code = .batchTooLarge

@@ -150,7 +150,7 @@ public enum CertyoContract {
             return nil
         }
 
-        if let tenant = requiredString("tenantId"), let callTenant, !tenant.utf8.elementsEqual(callTenant.utf8) {
+        if let tenant = requiredString("tenantId"), let callTenant, !tenant.isExactly(callTenant) {
             add("tenantId", .tenantMismatch)
         }
         _ = requiredString("database")
@@ -265,6 +265,24 @@ public enum CertyoContract {
     public static let anchorChain = "polygon"
 
     // MARK: - Queries
+
+    /// What a query reads. Assumed beyond Part B: `database`, `collection` and `recordId` narrow the query in that
+    /// order (each needs the one before it), and every narrowing is served from an index, never by scanning.
+    /// - Returns: `nil` when a parameter is given without the ones before it (`400 invalid_request`).
+    static func queryScope(database: String?, collection: String?, recordId: String?) -> QueryScope? {
+        switch (database, collection, recordId) {
+        case (nil, nil, nil):
+            return .tenant
+        case (let database?, nil, nil):
+            return .database(ExactString(database))
+        case (let database?, let collection?, nil):
+            return .collection(CollectionKey(ExactString(database), ExactString(collection)))
+        case (let database?, let collection?, let recordId?):
+            return .record(RecordKey(ExactString(database), ExactString(collection), ExactString(recordId)))
+        default:
+            return nil
+        }
+    }
 
     /// Query cursors are opaque to clients: `"c"` followed by the sequence number of the last version returned.
     static func encodeCursor(_ sequence: Int) -> String { "c\(sequence)" }

@@ -49,26 +49,41 @@ enum JCS {
     /// Writes a string with RFC 8785 escaping: `\b \t \n \f \r \" \\`, other controls as `\u00xx` (lower-case hex),
     /// everything else as raw UTF-8.
     static func writeString(_ string: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default: out.append(byte)
+        var string = string
+        string.withUTF8 { utf8 in
+            out.append(0x22)
+            var clean = 0  // start of the run of bytes that need no escaping
+            var position = 0
+            let count = utf8.count
+            while position < count {
+                let byte = utf8[position]
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C {
+                    position += 1
+                    continue
+                }
+                if clean < position { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean..<position])) }
+                switch byte {
+                case 0x22: out.append(0x5C); out.append(0x22)
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x08: out.append(0x5C); out.append(0x62)  // \b
+                case 0x09: out.append(0x5C); out.append(0x74)  // \t
+                case 0x0A: out.append(0x5C); out.append(0x6E)  // \n
+                case 0x0C: out.append(0x5C); out.append(0x66)  // \f
+                case 0x0D: out.append(0x5C); out.append(0x72)  // \r
+                default:  // other controls: \u00xx, lower-case hex
+                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])
+                    out.append(hexDigits[Int(byte >> 4)])
+                    out.append(hexDigits[Int(byte & 0x0F)])
+                }
+                position += 1
+                clean = position
             }
+            if clean < count { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean..<count])) }
+            out.append(0x22)
         }
-        out.append(UInt8(ascii: "\""))
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// A finite binary64 value as ECMAScript's `Number::toString` writes it (ECMA-262 §6.1.6.1.20), which RFC 8785
     /// adopts: the shortest digits that round-trip, with no exponent for magnitudes in [1e-6, 1e21), `-0` as `0`.

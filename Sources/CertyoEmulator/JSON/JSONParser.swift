@@ -121,7 +121,7 @@ struct JSONParser {
         if members.count < 2 { return nil }
         if members.count <= 12 {
             for i in 1..<members.count {
-                for j in 0..<i where members[i].name.utf8.elementsEqual(members[j].name.utf8) {
+                for j in 0..<i where members[i].name.isExactly(members[j].name) {
                     return members[i].name
                 }
             }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A parsed JSON value, kept exactly as the text said it (member order and duplicate names included).
 ///
 /// The emulator parses request bodies into this tree with its own strict parser (``JSONParser``) and hashes
@@ -52,7 +60,7 @@ indirect enum JSONValue: Sendable {
     /// The value of the first member called `name` (exact bytes), when this is an object.
     subscript(member name: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        for member in members where member.name.utf8.elementsEqual(name.utf8) {
+        for member in members where member.name.isExactly(name) {
             return member.value
         }
         return nil
@@ -102,7 +110,7 @@ struct ExactString: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     static func == (lhs: ExactString, rhs: ExactString) -> Bool {
-        lhs.value.utf8.elementsEqual(rhs.value.utf8)
+        lhs.value.isExactly(rhs.value)
     }
 
     static func < (lhs: ExactString, rhs: ExactString) -> Bool {
@@ -120,4 +128,18 @@ struct ExactString: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     var description: String { value }
+}
+
+extension String {
+    /// Equality of the exact UTF-8 bytes (Swift's `==` follows Unicode canonical equivalence instead).
+    func isExactly(_ other: String) -> Bool {
+        var lhs = self
+        var rhs = other
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                left.count == right.count
+                    && (left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
+            }
+        }
+    }
 }

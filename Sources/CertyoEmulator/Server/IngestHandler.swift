@@ -28,7 +28,7 @@ struct IngestHandler {
         default:
             throw APIError.invalidRecord([ValidationDetail(index: nil, field: "tenantId", reason: .wrongType)])
         }
-        guard callTenant.utf8.elementsEqual(keyTenant.utf8) else {
+        guard callTenant.isExactly(keyTenant) else {
             throw APIError(
                 status: 403,
                 code: .forbidden,

@@ -1,9 +1,7 @@
 import Hummingbird
 
-/// `GET /api/v1/records?tenantId=&database=&collection=&recordId=&limit=&cursor=`.
-///
-/// Assumed beyond Part B: `database`, `collection` and `recordId` narrow the query in that order (each needs the
-/// one before it); every narrowing is served from an index, never by scanning.
+/// `GET /api/v1/records?tenantId=&database=&collection=&recordId=&limit=&cursor=`; the narrowing rules are in
+/// ``CertyoContract/queryScope(database:collection:recordId:)``.
 struct QueryHandler {
     let store: EmulatorStore
 
@@ -19,7 +17,7 @@ struct QueryHandler {
         guard let tenant = try parameter("tenantId") else {
             throw APIError.invalidRequest("the query parameter tenantId is missing; it is required")
         }
-        guard tenant.utf8.elementsEqual(keyTenant.utf8) else {
+        guard tenant.isExactly(keyTenant) else {
             throw APIError(
                 status: 403,
                 code: .forbidden,
@@ -29,17 +27,8 @@ struct QueryHandler {
         let database = try parameter("database")
         let collection = try parameter("collection")
         let recordId = try parameter("recordId")
-        let scope: QueryScope
-        switch (database, collection, recordId) {
-        case (nil, nil, nil):
-            scope = .tenant
-        case (let database?, nil, nil):
-            scope = .database(ExactString(database))
-        case (let database?, let collection?, nil):
-            scope = .collection(CollectionKey(ExactString(database), ExactString(collection)))
-        case (let database?, let collection?, let recordId?):
-            scope = .record(RecordKey(ExactString(database), ExactString(collection), ExactString(recordId)))
-        default:
+        guard let scope = CertyoContract.queryScope(database: database, collection: collection, recordId: recordId)
+        else {
             throw APIError.invalidRequest(
                 "recordId needs collection and database, and collection needs database; send the ones before it"
             )

@@ -16,7 +16,7 @@ struct VerifyHandler {
         let body = try await RequestReading.body(request, limit: store.configuration.maxBodyBytes)
         let object = try RequestReading.object(body)
         let tenant = try Self.requiredString(object, "tenantId")
-        guard tenant.utf8.elementsEqual(keyTenant.utf8) else {
+        guard tenant.isExactly(keyTenant) else {
             throw APIError(
                 status: 403,
                 code: .forbidden,

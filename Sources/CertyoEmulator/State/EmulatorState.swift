@@ -4,7 +4,7 @@ import Crypto
 /// runs inside that lock, is given the current instant, and returns what the caller needs to answer.
 ///
 /// Time-driven work (accumulator flushes after `accumulateInterval`, anchoring after `anchorDelay`) is applied
-/// lazily: before a tenant's state is read or changed, ``advance(_:to:)`` performs every flush and anchor that
+/// lazily: before a tenant's state is read or changed, ``advance(_:tenant:to:)`` performs every flush and anchor that
 /// became due, stamped with the instant it became due. The result is the same as running timers, with no
 /// background tasks and no races.
 struct EmulatorState {
@@ -99,10 +99,8 @@ struct EmulatorState {
 
     // MARK: - Time
 
-    /// Performs every flush and anchoring of `tenant` that became due by `now`.
-    mutating func advance(_ tenant: ExactString, to now: ContinuousClock.Instant) {
-        guard var state = tenants[tenant] else { return }
-        defer { tenants[tenant] = state }
+    /// Performs every flush and anchoring of one tenant that became due by `now`.
+    mutating func advance(_ state: inout TenantState, tenant: ExactString, to now: ContinuousClock.Instant) {
         if let opened = state.accumulatorOpenedAt, !state.accumulator.isEmpty,
             opened + settings.accumulateInterval <= now
         {
@@ -117,7 +115,26 @@ struct EmulatorState {
     }
 
     mutating func advanceAll(to now: ContinuousClock.Instant) {
-        for tenant in Array(tenants.keys) { advance(tenant, to: now) }
+        for tenant in Array(tenants.keys) {
+            withTenant(tenant, now: now) { _, _ in }
+        }
+    }
+
+    /// Runs `body` on a tenant's state after bringing it up to `now`.
+    ///
+    /// The state is taken out of the dictionary while `body` runs, so that its arrays and dictionaries stay
+    /// uniquely referenced and are changed in place (a copy left in the dictionary would make every change copy the
+    /// tenant's whole history).
+    private mutating func withTenant<R>(
+        _ tenant: ExactString,
+        now: ContinuousClock.Instant,
+        _ body: (inout EmulatorState, inout TenantState) -> R
+    ) -> R {
+        var state = tenants.removeValue(forKey: tenant) ?? TenantState()
+        advance(&state, tenant: tenant, to: now)
+        let result = body(&self, &state)
+        tenants[tenant] = state
+        return result
     }
 
     private mutating func flush(_ state: inout TenantState, at instant: ContinuousClock.Instant) {
@@ -158,9 +175,16 @@ struct EmulatorState {
 
     /// Stores a call's records atomically, or refuses the whole call on an idempotency conflict.
     mutating func commit(tenant: String, records: [PreparedRecord], at now: ContinuousClock.Instant) -> CommitOutcome {
-        let tenantKey = ExactString(tenant)
-        advance(tenantKey, to: now)
-        var state = tenants[tenantKey] ?? TenantState()
+        withTenant(ExactString(tenant), now: now) { emulator, state in
+            emulator.commit(records: records, into: &state, at: now)
+        }
+    }
+
+    private mutating func commit(
+        records: [PreparedRecord],
+        into state: inout TenantState,
+        at now: ContinuousClock.Instant
+    ) -> CommitOutcome {
         enum Plan {
             case store
             case replay(IdempotencyEntry)
@@ -253,7 +277,6 @@ struct EmulatorState {
                 )
             }
         }
-        tenants[tenantKey] = state
         return .accepted(results)
     }
 
@@ -264,8 +287,12 @@ struct EmulatorState {
         -> VerifyResult?
     {
         let tenantKey = ExactString(tenant)
-        advance(tenantKey, to: now)
-        guard let state = tenants[tenantKey], let versions = state.byRecord[key] else { return nil }
+        guard tenants[tenantKey] != nil else { return nil }
+        return withTenant(tenantKey, now: now) { _, state in Self.verify(state, key: key, recordHash: recordHash) }
+    }
+
+    private static func verify(_ state: TenantState, key: RecordKey, recordHash: String?) -> VerifyResult? {
+        guard let versions = state.byRecord[key] else { return nil }
         let chosen: Int?
         if let recordHash {
             chosen = versions.last { state.versions[$0].identity.recordHash == recordHash }
@@ -291,8 +318,13 @@ struct EmulatorState {
         -> QueryPage
     {
         let tenantKey = ExactString(tenant)
-        advance(tenantKey, to: now)
-        guard let state = tenants[tenantKey] else { return QueryPage(records: [], nextCursor: nil) }
+        guard tenants[tenantKey] != nil else { return QueryPage(records: [], nextCursor: nil) }
+        return withTenant(tenantKey, now: now) { _, state in
+            Self.query(state, scope: scope, limit: limit, before: cursor)
+        }
+    }
+
+    private static func query(_ state: TenantState, scope: QueryScope, limit: Int, before cursor: Int?) -> QueryPage {
         let sequences: [Int]
         switch scope {
         case .tenant: sequences = []

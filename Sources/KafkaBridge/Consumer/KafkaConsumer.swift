@@ -109,16 +109,38 @@ public final class KafkaConsumer: Sendable {
         -> [TopicPartition: Int64?]
     {
         try await onQueue(blockingQueue) { [client] in
-            try client.withPointer { rk in
-                let list = RDKafkaTopicPartitionList(partitions.map { ($0, nil) })
-                let err = list.withPointer { rd_kafka_committed(rk, $0, Int32(timeout.milliseconds)) }
-                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    throw KafkaError.rdKafka(err, code: .query, context: "reading committed offsets")
-                }
-                var result: [TopicPartition: Int64?] = [:]
-                for (tp, offset, _) in list.entries { result[tp] = offset >= 0 ? offset : nil }
-                return result
+            try Self.readCommitted(client, partitions, timeout: timeout)
+        }
+    }
+
+    /// Reads a group's committed offsets from outside the group: the client never subscribes, so it never joins
+    /// the group or disturbs its members (for tooling, lag checks and tests).
+    /// - Throws: A ``KafkaError`` when the properties are rejected or the coordinator does not answer in time.
+    public static func committedOffsets(
+        of partitions: [TopicPartition],
+        configuration: KafkaConsumerConfiguration,
+        timeout: Duration = .seconds(10),
+        logger: Logger
+    ) async throws -> [TopicPartition: Int64?] {
+        let client = try RDKafkaClient(kind: .consumer, properties: try configuration.rdKafkaProperties(),
+                                       context: RDKafkaClientContext(logger: logger, rebalance: nil))
+        return try await onQueue(DispatchQueue(label: "certyo-cdc.kafka.offsets")) {
+            try readCommitted(client, partitions, timeout: timeout)
+        }
+    }
+
+    private static func readCommitted(_ client: RDKafkaClient, _ partitions: [TopicPartition], timeout: Duration)
+        throws -> [TopicPartition: Int64?]
+    {
+        try client.withPointer { rk in
+            let list = RDKafkaTopicPartitionList(partitions.map { ($0, nil) })
+            let err = list.withPointer { rd_kafka_committed(rk, $0, Int32(timeout.milliseconds)) }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError.rdKafka(err, code: .query, context: "reading committed offsets")
             }
+            var result: [TopicPartition: Int64?] = [:]
+            for (tp, offset, _) in list.entries { result[tp] = offset >= 0 ? offset : nil }
+            return result
         }
     }
 

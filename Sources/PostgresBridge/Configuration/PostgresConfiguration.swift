@@ -144,6 +144,26 @@ extension PostgresConfiguration: CustomStringConvertible, CustomDebugStringConve
     public var debugDescription: String { description }
 }
 
+// MARK: - PostgresConfiguration + CustomReflectable
+
+extension PostgresConfiguration: CustomReflectable {
+    /// What `dump` and test failure messages show: the redacted DSN, never the stored password.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "dsn": redactedDSN,
+                "target": target,
+                "applicationName": applicationName,
+                "connectTimeout": connectTimeout,
+                "sessionSettings": sessionSettings,
+                "dsnName": dsnName,
+            ],
+            displayStyle: .struct
+        )
+    }
+}
+
 // MARK: - PostgresConfiguration + libpq
 
 extension PostgresConfiguration {

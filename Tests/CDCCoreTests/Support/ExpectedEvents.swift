@@ -23,11 +23,11 @@ enum ExpectedEvents {
         """
 
     static let p2Snapshot = #"""
-        {"attributes":[],"created_at":"1969-12-31T23:59:59.999999Z","description":"short description",\
-        "external_id":"00000000-0000-0000-0000-000000000000","id":2,"in_stock":false,\
-        "name":"Line1\nLine2 \"quoted\" \\ back","opens_at":"23:59:59.999999","pickup_time":"00:00:00.000000",\
-        "price":"0.00","rating":null,"release_date":"1969-12-31","sku":"SKU-002","stock_qty":0,\
-        "synced_at":"1969-12-31T23:59:59.999000","tags":["with space","comma,inside","quote\"d",null],\
+        {"attributes":[],"created_at":"1969-12-31T23:59:59.999999Z","description":"short description",\#
+        "external_id":"00000000-0000-0000-0000-000000000000","id":2,"in_stock":false,\#
+        "name":"Line1\nLine2 \"quoted\" \\ back","opens_at":"23:59:59.999999","pickup_time":"00:00:00.000000",\#
+        "price":"0.00","rating":null,"release_date":"1969-12-31","sku":"SKU-002","stock_qty":0,\#
+        "synced_at":"1969-12-31T23:59:59.999000","tags":["with space","comma,inside","quote\"d",null],\#
         "thumbnail":"","updated_at":"1969-12-31T23:59:59.000000","warranty":"P-1D","weight_kg":"0.000123"}
         """#
 

@@ -113,7 +113,7 @@ import Testing
     }
 
     @Test func theClientsBatchLimitRefusesBeforeSending() async throws {
-        try await withHarness(configure: { $0.maximumBulkRecords = 2 }) { harness in
+        try await withHarness(maximumBulkRecords: 2) { harness in
             let error = try await #require(throws: CertyoError.self) {
                 try await harness.client.ingestBulk((1...3).map { record("l\($0)") })
             }

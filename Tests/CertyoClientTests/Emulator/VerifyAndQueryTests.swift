@@ -8,7 +8,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct VerifyAndQueryTests {
     @Test func verifyBeforeAndAfterAnchoringWithACheckedMerkleProof() async throws {
         let emulator = EmulatorConfiguration.clientTests(
-            accumulateInterval: .milliseconds(1500), anchorDelay: .milliseconds(500)
+            accumulateInterval: .seconds(3), anchorDelay: .milliseconds(500)
         )
         try await withHarness(emulator: emulator) { harness in
             let records = (1...5).map { record("m\($0)") }

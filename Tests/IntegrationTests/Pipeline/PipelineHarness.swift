@@ -28,6 +28,7 @@ struct PipelineHarness {
 
     static func with(
         partitions: Int,
+        emulator configureEmulator: (inout EmulatorConfiguration) -> Void = { _ in },
         _ body: (PipelineHarness) async throws -> Void
     ) async throws {
         var logger = Logger(label: "test")
@@ -37,6 +38,7 @@ struct PipelineHarness {
         try cluster.createTopic(topic, partitions: partitions)
         var emulatorConfiguration = EmulatorConfiguration()
         emulatorConfiguration.apiKeys = [apiKey: tenant]
+        configureEmulator(&emulatorConfiguration)
         try await withCertyoEmulator(configuration: emulatorConfiguration, logger: logger) { emulator in
             var configuration = CertyoClient.Configuration(baseURL: emulator.baseURL, apiKey: CertyoAPIKey(apiKey),
                                                            tenantId: tenant)
@@ -88,7 +90,7 @@ struct PipelineHarness {
         group: String,
         configure: (inout PipelineConfiguration) -> Void = { _ in },
         graceful: Bool = true,
-        deadline: Duration = .seconds(40),
+        deadline: Duration = .seconds(90),
         until stop: @escaping @Sendable (PipelineCounts) -> Bool
     ) async throws -> PipelineCounts {
         var configuration = pipelineConfiguration(group: group)
@@ -115,15 +117,12 @@ struct PipelineHarness {
         return statistics.snapshot
     }
 
-    /// What the group has committed, read from outside the group.
+    /// What the group has committed, read from outside the group (without joining it).
     func committed(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: Int64?] {
         var configuration = KafkaConsumerConfiguration()
         configuration.bootstrapServers = cluster.bootstrapServers
         configuration.groupID = group
-        configuration.topicPattern = "^certyo-cdc-never-matches$"
-        configuration.additionalProperties = mockConsumerProperties
-        let reader = try KafkaConsumer(configuration: configuration, listener: NoRebalance(), logger: logger)
-        return try await reader.committed(partitions)
+        return try await KafkaConsumer.committedOffsets(of: partitions, configuration: configuration, logger: logger)
     }
 }
 
@@ -160,11 +159,12 @@ struct EnvelopeTemplate {
                                 value: try #require(object["value"] as? String))
     }
 
-    func envelope(orderID: Int) -> (key: [UInt8], value: [UInt8]) {
+    func envelope(orderID: Int, note: String = "tx line 1") -> (key: [UInt8], value: [UInt8]) {
         let row = "\"order_id\":\(orderID),\"line_no\":1"
         let lsn = 26_713_240 + orderID * 8
         let key = key.replacingOccurrences(of: "\"order_id\":1001,\"line_no\":1", with: row)
         let value = value.replacingOccurrences(of: "\"order_id\":1001,\"line_no\":1", with: row)
+            .replacingOccurrences(of: "\"note\":\"tx line 1\"", with: "\"note\":\"\(note)\"")
             .replacingOccurrences(of: "\"lsn\":26713240", with: "\"lsn\":\(lsn)")
             .replacingOccurrences(of: "[\\\"26713240\\\",\\\"26713240\\\"]", with: "[\\\"\(lsn)\\\",\\\"\(lsn)\\\"]")
         return (Array(key.utf8), Array(value.utf8))
@@ -184,18 +184,57 @@ extension PipelineHarness {
         }
     }
 
-    func startPipeline(group: String, configure: (inout PipelineConfiguration) -> Void = { _ in }) -> RunningPipeline {
+    func startPipeline(
+        group: String,
+        sink: (any BatchSink)? = nil,
+        configure: (inout PipelineConfiguration) -> Void = { _ in }
+    ) -> RunningPipeline {
         var configuration = pipelineConfiguration(group: group)
         configure(&configuration)
         let statistics = PipelineStatistics()
         let pipeline = PipelineService(
             configuration: configuration, decoder: DebeziumChangeDecoder(decoder: DebeziumDecoder()),
-            sink: CertyoBatchSink(client: client),
+            sink: sink ?? CertyoBatchSink(client: client),
             deadLetters: KafkaDeadLetterSink(topic: "certyo-cdc.dlq.\(group)", producer: producer),
             statistics: statistics, logger: logger
         )
         let serviceGroup = ServiceGroup(services: [pipeline], logger: logger)
         let task = Task { try await serviceGroup.run() }
         return RunningPipeline(statistics: statistics, serviceGroup: serviceGroup, task: task)
+    }
+}
+
+extension PipelineHarness {
+    /// Produces raw messages (keys and values as given) and returns the end offsets they reached.
+    func produce(_ messages: [OutgoingMessage]) async throws -> [TopicPartition: Int64] {
+        var end: [TopicPartition: Int64] = [:]
+        for report in try await producer.send(messages) {
+            let tp = TopicPartition(topic: topic, partition: report.partition)
+            end[tp] = max(end[tp] ?? 0, report.offset + 1)
+        }
+        return end
+    }
+
+    /// Reads every message of `topic` (a dead-letter topic) through a fresh group until `count` arrived.
+    func readAll(topic: String, count: Int) async throws -> [KafkaMessage] {
+        var configuration = KafkaConsumerConfiguration()
+        configuration.bootstrapServers = cluster.bootstrapServers
+        configuration.groupID = "reader-\(UUID().uuidString)"
+        configuration.topicPattern = "^" + NSRegularExpression.escapedPattern(for: topic) + "$"
+        configuration.additionalProperties = mockConsumerProperties
+        let reader = try KafkaConsumer(configuration: configuration, listener: NoRebalance(), logger: logger)
+        var messages: [KafkaMessage] = []
+        try await waitUntil(deadline: .seconds(20)) {
+            messages += try await reader.poll()
+            return messages.count >= count
+        }
+        try await reader.close()
+        return messages
+    }
+}
+
+extension KafkaMessage {
+    func header(_ name: String) -> String? {
+        headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -1,0 +1,107 @@
+import CDCCore
+import CertyoCDC
+import CertyoClient
+import CertyoEmulator
+import Foundation
+import KafkaBridge
+import Testing
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct DeliveryTests {
+    @Test func undecodableEnvelopesAreDeadLetteredWithTheirReasonAndTheRestDelivered() async throws {
+        try await PipelineHarness.with(partitions: 3) { harness in
+            let template = try EnvelopeTemplate.orderLineCreate()
+            var messages = (0..<200).map { row in
+                let (key, value) = template.envelope(orderID: row)
+                return OutgoingMessage(topic: harness.topic, key: key, value: value)
+            }
+            let poison: [(key: String, value: String)] = [
+                (#"{"order_id":9001,"line_no":1}"#, #"{"schema":{"type":"struct"},"payload":{"before":null,"af"#),
+                (#"{"order_id":9002,"line_no":1}"#, #"{"before":null,"after":{"order_id":9002},"source":{}}"#),
+                (#"{"order_id":9003,"line_no":1}"#, "not json at all"),
+            ]
+            for (index, item) in poison.enumerated() {
+                messages.insert(OutgoingMessage(topic: harness.topic, key: Array(item.key.utf8),
+                                                value: Array(item.value.utf8)), at: 50 * (index + 1))
+            }
+            let end = try await harness.produce(messages)
+            let group = "g-\(UUID().uuidString)"
+            let counts = try await harness.runPipeline(group: group) { $0.committed == end }
+
+            #expect(counts.deadLettered == 3)
+            let keys = await harness.emulator.storedIdempotencyKeys(tenant: PipelineHarness.tenant)
+            #expect(keys.count == 200)
+            let letters = try await harness.readAll(topic: "certyo-cdc.dlq.\(group)", count: 3)
+            #expect(Set(letters.compactMap(\.key).map { String(decoding: $0, as: UTF8.self) }) == Set(poison.map(\.key)))
+            for letter in letters {
+                let original = try #require(poison.first { Array($0.key.utf8) == letter.key })
+                #expect(letter.value == Array(original.value.utf8), "the original value bytes")
+                #expect(letter.header("certyo.dlq.topic") == harness.topic)
+                #expect(letter.header("certyo.dlq.offset").flatMap(Int64.init) != nil)
+                #expect(letter.header("certyo.dlq.reason")?.isEmpty == false)
+                #expect(letter.header("certyo.dlq.message")?.isEmpty == false)
+            }
+        }
+    }
+
+    @Test func tooLargeCallsAreSplitAndARecordTooLargeAloneIsDeadLettered() async throws {
+        try await PipelineHarness.with(partitions: 2, emulator: { $0.maxBodyBytes = 24 * 1024 }) { harness in
+            let template = try EnvelopeTemplate.orderLineCreate()
+            var messages = (0..<300).map { row in
+                let (key, value) = template.envelope(orderID: row)
+                return OutgoingMessage(topic: harness.topic, key: key, value: value)
+            }
+            let (hugeKey, hugeValue) = template.envelope(orderID: 5000, note: String(repeating: "x", count: 40_000))
+            messages.insert(OutgoingMessage(topic: harness.topic, key: hugeKey, value: hugeValue), at: 150)
+            let end = try await harness.produce(messages)
+            let group = "g-\(UUID().uuidString)"
+            let counts = try await harness.runPipeline(group: group) { $0.committed == end }
+
+            #expect(counts.deadLettered == 1)
+            let keys = await harness.emulator.storedIdempotencyKeys(tenant: PipelineHarness.tenant)
+            #expect(keys.count == 300)
+            let letters = try await harness.readAll(topic: "certyo-cdc.dlq.\(group)", count: 1)
+            #expect(letters.first?.key == hugeKey)
+            #expect(letters.first?.header("certyo.dlq.reason") == "too_large")
+            #expect(letters.first?.header("certyo.dlq.http_status") == "413")
+        }
+    }
+
+    @Test func aRefusedKeyHoldsEveryOffsetUntilTheKeyFileHoldsAValidOne() async throws {
+        try await PipelineHarness.with(partitions: 2) { harness in
+            let end = try await harness.produceInserts(0..<200)
+            let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: keyFile) }
+            let wrongKey = "cty_revoked_0000000000000"
+            try Data(wrongKey.utf8).write(to: keyFile)
+            let configuration = CertyoClient.Configuration(
+                baseURL: harness.emulator.baseURL, apiKey: CertyoAPIKey(wrongKey), tenantId: PipelineHarness.tenant
+            )
+            try await withCertyoClient(configuration: configuration, logger: harness.logger) { client in
+                let group = "g-\(UUID().uuidString)"
+                let pipeline = harness.startPipeline(
+                    group: group, sink: CertyoBatchSink(client: client, apiKeyFile: keyFile.path)
+                ) { $0.unauthorisedRetryInterval = .milliseconds(300) }
+
+                // Certyo refuses the key several times over: nothing is committed meanwhile.
+                try await waitUntil(deadline: .seconds(30)) {
+                    await harness.emulator.requestLog().filter { $0.status == 401 }.count >= 6
+                }
+                #expect(pipeline.statistics.snapshot.committed.isEmpty)
+                #expect(pipeline.statistics.snapshot.ingested == 0)
+                let during = try await harness.committed(group: group, partitions: Array(end.keys))
+                #expect(during.values.allSatisfy { $0 == nil })
+
+                // The operator rotates the key file: sending resumes by itself, nothing is missing.
+                try Data((PipelineHarness.apiKey + "\n").utf8).write(to: keyFile)
+                try await waitUntil(deadline: .seconds(60)) { pipeline.statistics.snapshot.committed == end }
+                try await pipeline.stop()
+            }
+            let keys = await harness.emulator.storedIdempotencyKeys(tenant: PipelineHarness.tenant)
+            #expect(keys.count == 200)
+            #expect(keys.values.allSatisfy { $0 == 1 })
+            let log = await harness.emulator.requestLog()
+            #expect(!log.description.contains(wrongKey) && !log.description.contains(PipelineHarness.apiKey))
+        }
+    }
+}
