@@ -1,0 +1,7 @@
+package org.eclipse.jetty.security;
+
+import java.security.Principal;
+
+public interface UserIdentity {
+    Principal getUserPrincipal();
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# End-to-end test of the user's path: PostgreSQL (set up by deploy/postgres-init/certyo-cdc.sql) -> a real Kafka
+# Connect worker with connector.json registered by deploy/register-connector.sh -> Kafka (librdkafka's mock
+# broker) -> certyo-cdc run -> the Certyo emulator. Checks that the snapshot, an insert, an update, a primary-key
+# change, a delete and a truncate are each handled as documented, with the exact canonical payloads at the
+# emulator, that nothing else was stored, that the truncate was logged, and that no secret reached any log; also
+# every register-connector.sh failure case (register-test.sh) and `docker compose config` (compose-check.sh).
+#
+#   scripts/e2e/run.sh                 # builds certyo-cdc and certyo-emulator (debug) when needed, runs, stops all
+#   E2E_BIN_DIR=.build/debug scripts/e2e/run.sh   # use binaries already built there
+#   E2E_KEEP=1 scripts/e2e/run.sh      # leave the stack running afterwards (stop: scripts/e2e/stack.sh stop)
+#   E2E_REGISTER_TESTS=0 ...           # skip scripts/e2e/register-test.sh (every register failure case, ~35 s)
+#
+# Ends with "e2e: N passed, N failed"; exit status 0 only if everything passed. Everything runs on 127.0.0.1;
+# every process started is recorded by pid and stopped at exit. Logs: $E2E_HOME/logs (default /tmp/certyo-e2e).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+ROOT=$(cd "$HERE/../.." && pwd -P)
+T0=$SECONDS
+say() { echo "e2e: $*" >&2; }
+
+# --- the stack: fresh broker and worker every run (empty topics, fresh Connect offsets); PostgreSQL is kept
+"$HERE/stack.sh" stop
+eval "$("$HERE/stack.sh" start | sed 's/^/export /')"
+RUN=$E2E_HOME/run
+rm -rf "$RUN"; mkdir -p "$RUN"
+cleanup() {
+    for name in certyo-cdc emulator; do
+        if [ -s "$RUN/$name.pid" ] && kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
+            kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+            for _ in $(seq 200); do kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+        fi
+    done
+    [ "${E2E_KEEP:-0}" = 1 ] || "$HERE/stack.sh" stop
+}
+trap cleanup EXIT
+psql_admin() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- psql -h "$E2E_PG_SOCKET_DIR" -p "$E2E_PG_PORT" -U postgres -d productdb -qAt -v ON_ERROR_STOP=1 "$@"
+    else
+        psql -h "$E2E_PG_SOCKET_DIR" -p "$E2E_PG_PORT" -U postgres -d productdb -qAt -v ON_ERROR_STOP=1 "$@"
+    fi
+}
+
+
+# --- binaries
+if [ -n "${E2E_BIN_DIR:-}" ]; then
+    BIN=$(cd "$E2E_BIN_DIR" && pwd -P)
+else
+    say "building certyo-cdc and certyo-emulator (debug)"
+    (cd "$ROOT" && swift build --product certyo-cdc >"$E2E_HOME/logs/swift-build.log" 2>&1 &&
+        swift build --product certyo-emulator >>"$E2E_HOME/logs/swift-build.log" 2>&1) ||
+        { tail -20 "$E2E_HOME/logs/swift-build.log" >&2; exit 1; }
+    BIN=$(cd "$ROOT" && swift build --show-bin-path)
+fi
+[ -x "$BIN/certyo-cdc" ] && [ -x "$BIN/certyo-emulator" ] || { say "no certyo-cdc/certyo-emulator in $BIN"; exit 1; }
+
+# --- database: a known starting state, no slot left from an earlier run
+psql_admin -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'certyo_slot'" >/dev/null
+psql_admin <"$HERE/seed.sql" >/dev/null
+
+passed=0 failed=0
+tally() {  # tally OUTPUT_FILE: adds its "N passed, N failed" line to the totals
+    local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
+    if [ -z "$line" ]; then failed=$((failed + 1)); echo "FAIL $1 has no result line"; return; fi
+    passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+check() {  # check NAME CONDITION_DESCRIPTION COMMAND...
+    local name=$1 what=$2; shift 2
+    if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name: $what"; fi
+}
+
+# --- every register case against the real worker (its last case registers the shipped connector.json)
+if [ "${E2E_REGISTER_TESTS:-1}" = 1 ]; then
+    "$HERE/register-test.sh" 2>&1 | grep -v '^E2E_\|^e2e/stack.sh' | tee "$RUN/register-test.out" || true
+    tally "$RUN/register-test.out"
+fi
+
+# --- the emulator (a random key, given to certyo-cdc as a key file)
+TENANT=e2e-tenant
+(umask 077; printf 'cty_e2e_%s' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$RUN/api-key")
+API_KEY=$(cat "$RUN/api-key")
+printf '%s=%s\n' "$API_KEY" "$TENANT" >"$RUN/emulator-keys"
+EMULATOR_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+EMULATOR_URL=http://127.0.0.1:$EMULATOR_PORT
+setsid "$BIN/certyo-emulator" --host 127.0.0.1 --port "$EMULATOR_PORT" --keys-file "$RUN/emulator-keys" \
+    --accumulate-interval 1 --anchor-delay 1 >"$RUN/emulator.out" 2>"$RUN/emulator.log" </dev/null &
+echo $! >"$RUN/emulator.pid"
+for _ in $(seq 300); do
+    curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" && break
+    kill -0 "$(cat "$RUN/emulator.pid")" 2>/dev/null || break
+    sleep 0.1
+done
+curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" ||
+    { say "the emulator did not start: $(tail -5 "$RUN/emulator.log")"; exit 1; }
+
+# --- certyo-cdc run, configured as deploy/certyo-cdc.env.example does (schemaless envelopes + PG_DSN)
+CDC_PASSWORD=$(sed -n 's/^database\.password=//p' "$E2E_CONNECT_SECRETS")
+CERTYO_BASE_URL=$EMULATOR_URL CERTYO_API_KEY_FILE=$RUN/api-key CERTYO_TENANT_ID=$TENANT \
+    KAFKA_BOOTSTRAP_SERVERS=$E2E_KAFKA_BOOTSTRAP CERTYO_GROUP_ID=e2e-$RANDOM$RANDOM CERTYO_BATCH_LINGER=50ms \
+    PG_DSN="postgresql://certyo_cdc:$CDC_PASSWORD@127.0.0.1:$E2E_PG_PORT/productdb" CERTYO_LOG_LEVEL=info \
+    setsid "$BIN/certyo-cdc" run >"$RUN/certyo-cdc.out" 2>"$RUN/certyo-cdc.log" </dev/null &
+echo $! >"$RUN/certyo-cdc.pid"
+
+# --- the user's registration step, with connector.json as shipped except for where this stack keeps the secret
+jq --arg p "$E2E_CONNECT_SECRETS" \
+    '.config |= with_entries(.value |= sub("/run/secrets/connect-secrets.properties"; $p))' \
+    "$ROOT/connector.json" >"$RUN/connector.json"
+CONNECT_URL=$E2E_CONNECT_URL "$ROOT/deploy/register-connector.sh" "$RUN/connector.json" >"$RUN/register.out" 2>&1 ||
+    { cat "$RUN/register.out" >&2; exit 1; }
+cat "$RUN/register.out" >&2
+
+# --- snapshot first (so the workload's changes are streamed, not folded into the snapshot), then the workload
+python3 "$HERE/check_records.py" "$EMULATOR_URL" "$RUN/api-key" "$TENANT" "$HERE/expected-records.json" snapshot 90 \
+    | tee "$RUN/check-snapshot.out"
+tally "$RUN/check-snapshot.out"
+psql_admin <"$HERE/workload.sql" >/dev/null
+python3 "$HERE/check_records.py" "$EMULATOR_URL" "$RUN/api-key" "$TENANT" "$HERE/expected-records.json" all 90 \
+    | tee "$RUN/check-all.out"
+tally "$RUN/check-all.out"
+
+# --- the truncate: logged as a warning naming the table, and nothing stored for it (checked above: no extra record)
+truncate_logged() {
+    for _ in $(seq 100); do grep -q 'TRUNCATE is not anchored' "$RUN/certyo-cdc.log" && grep 'TRUNCATE is not anchored' "$RUN/certyo-cdc.log" | grep -q order_lines && return 0; sleep 0.1; done
+    return 1
+}
+check truncate-logged "no 'TRUNCATE is not anchored' warning naming order_lines in $RUN/certyo-cdc.log" truncate_logged
+check certyo-cdc-alive "certyo-cdc exited: $(tail -3 "$RUN/certyo-cdc.log" 2>/dev/null)" kill -0 "$(cat "$RUN/certyo-cdc.pid")"
+check nothing-dead-lettered "certyo-cdc dead-lettered a record" bash -c "! grep -q 'record dead-lettered' '$RUN/certyo-cdc.log'"
+check compose-config "scripts/e2e/compose-check.sh failed (see above)" "$HERE/compose-check.sh"
+no_secret() {
+    local files=("$RUN"/certyo-cdc.* "$RUN"/emulator.out "$RUN"/emulator.log "$RUN/register.out" "$E2E_HOME"/logs/connect.*)
+    ! grep -qF -e "$CDC_PASSWORD" -e "$API_KEY" "${files[@]}"
+}
+check no-secret-in-logs "the database password or the API key appears in a log" no_secret
+
+echo "e2e: finished in $((SECONDS - T0)) s"
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" = 0 ]
