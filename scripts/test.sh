@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, starts a throwaway PostgreSQL, builds once (debug) and runs
-# unit targets, then integration targets. Extra arguments go to `swift test` (e.g. --filter CDCCoreTests).
+# unit targets, then integration targets, then the end-to-end test through a real Kafka Connect worker
+# (scripts/e2e/run.sh; CERTYO_SKIP_E2E=1 skips it). Extra arguments go to `swift test` (e.g. --filter CDCCoreTests)
+# and skip the end-to-end test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +16,7 @@ if [ $# -gt 0 ]; then
 else
     swift test --skip-build --skip IntegrationTests
     swift test --skip-build --no-parallel --filter IntegrationTests
+    if [ "${CERTYO_SKIP_E2E:-0}" != 1 ]; then
+        E2E_BIN_DIR="$(swift build --show-bin-path)" scripts/e2e/run.sh
+    fi
 fi
