@@ -5,6 +5,11 @@ import Logging
 import PostgresBridge
 import ServiceLifecycle
 import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Builds and runs every service the configuration enables in one `ServiceGroup`, stopping gracefully on SIGTERM
 /// and SIGINT.
@@ -50,10 +55,24 @@ public struct CertyoCDCApplication: Sendable {
                 logger.error("no service is enabled: set CERTYO_PIPELINE_ENABLED=true (or enable another service)")
                 return
             }
-            let group = ServiceGroup(configuration: .init(
+            var groupConfiguration = ServiceGroupConfiguration(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
-            ))
+            )
+            // The pipeline bounds its own drain; this bounds everything else.
+            groupConfiguration.maximumGracefulShutdownDuration = configuration.pipeline.shutdownTimeout + .seconds(15)
+            let group = ServiceGroup(configuration: groupConfiguration)
+            // A second SIGTERM/SIGINT exits at once: whatever was not committed is replayed on the next start.
+            let escalation = Task {
+                var signals = 0
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    signals += 1
+                    guard signals >= 2 else { continue }
+                    logger.warning("second \(signal): exiting at once; uncommitted records will be replayed")
+                    exit(130)
+                }
+            }
+            defer { escalation.cancel() }
             try await group.run()
             try await producer?.close()
             await postgres?.close()
