@@ -105,3 +105,41 @@ struct DeliveryTests {
         }
     }
 }
+
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct FaultsUnderLoadTests {
+    @Test func serverErrorsRateLimitsLatencyAndDroppedConnectionsLoseNothing() async throws {
+        try await PipelineHarness.with(partitions: 6) { harness in
+            let end = try await harness.produceInserts(0..<3000)
+            await harness.emulator.setFaults(FaultConfiguration(
+                rateLimit: RateLimit(requestsPerSecond: 15, burst: 4),
+                serverErrors: .init(share: 0.2, statuses: [500, 502, 503], retryAfterSeconds: 1),
+                latency: .milliseconds(20),
+                disconnects: .init(share: 0.05, afterProcessing: true)
+            ))
+            let group = "g-\(UUID().uuidString)"
+            let counts = try await harness.runPipeline(
+                group: group,
+                configure: {
+                    $0.batching.maxRecords = 100
+                    // Short backoff so the test is quick; Retry-After still wins when Certyo sends one.
+                    $0.retry.initialDelay = .milliseconds(100)
+                    $0.retry.maximumDelay = .seconds(2)
+                },
+                deadline: .seconds(180)
+            ) { $0.committed == end }
+
+            let keys = await harness.emulator.storedIdempotencyKeys(tenant: PipelineHarness.tenant)
+            #expect(keys.count == 3000, "no gap")
+            #expect(keys.values.allSatisfy { $0 == 1 }, "nothing stored twice")
+            #expect(counts.ingested >= 3000)
+            let statuses = Set(await harness.emulator.requestLog().compactMap(\.status))
+            #expect(statuses.contains(429))
+            #expect(!statuses.isDisjoint(with: [500, 502, 503]))
+            #expect((counts.retriesByCategory["rate_limited"] ?? 0) > 0)
+            #expect((counts.retriesByCategory["server_error"] ?? 0) > 0)
+            let committed = try await harness.committed(group: group, partitions: Array(end.keys))
+            #expect(committed == end.mapValues { Optional($0) })
+        }
+    }
+}
