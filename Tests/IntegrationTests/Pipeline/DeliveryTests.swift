@@ -77,10 +77,12 @@ struct DeliveryTests {
             let configuration = CertyoClient.Configuration(
                 baseURL: harness.emulator.baseURL, apiKey: CertyoAPIKey(wrongKey), tenantId: PipelineHarness.tenant
             )
-            try await withCertyoClient(configuration: configuration, logger: harness.logger) { client in
+            let (recording, lines) = RecordingLogHandler.logger()
+            try await withCertyoClient(configuration: configuration, logger: recording) { client in
                 let group = "g-\(UUID().uuidString)"
                 let pipeline = harness.startPipeline(
-                    group: group, sink: CertyoBatchSink(client: client, apiKeyFile: keyFile.path)
+                    group: group, sink: CertyoBatchSink(client: client, apiKeyFile: keyFile.path, logger: recording),
+                    logger: recording
                 ) { $0.unauthorisedRetryInterval = .milliseconds(300) }
 
                 // Certyo refuses the key several times over: nothing is committed meanwhile.
@@ -102,6 +104,12 @@ struct DeliveryTests {
             #expect(keys.values.allSatisfy { $0 == 1 })
             let log = await harness.emulator.requestLog()
             #expect(!log.description.contains(wrongKey) && !log.description.contains(PipelineHarness.apiKey))
+            // Every line certyo-cdc logged (at trace level, the HTTP stack's included) is free of both keys, and the
+            // refusal was announced with the documented alert line.
+            let logged = lines.all
+            #expect(logged.contains { $0.contains("certyo_auth_failed") })
+            #expect(logged.contains { $0.contains("certyo_auth_recovered") })
+            #expect(!logged.contains { $0.contains(wrongKey) || $0.contains(PipelineHarness.apiKey) })
         }
     }
 }

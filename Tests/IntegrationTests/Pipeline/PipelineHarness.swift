@@ -191,6 +191,7 @@ extension PipelineHarness {
     func startPipeline(
         group: String,
         sink: (any BatchSink)? = nil,
+        logger: Logger? = nil,
         configure: (inout PipelineConfiguration) -> Void = { _ in }
     ) -> RunningPipeline {
         var configuration = pipelineConfiguration(group: group)
@@ -200,9 +201,9 @@ extension PipelineHarness {
             configuration: configuration, decoder: DebeziumChangeDecoder(decoder: DebeziumDecoder()),
             sink: sink ?? CertyoBatchSink(client: client),
             deadLetters: KafkaDeadLetterSink(topic: "certyo-cdc.dlq.\(group)", producer: producer),
-            statistics: statistics, logger: logger
+            statistics: statistics, logger: logger ?? self.logger
         )
-        let serviceGroup = ServiceGroup(services: [pipeline], logger: logger)
+        let serviceGroup = ServiceGroup(services: [pipeline], logger: logger ?? self.logger)
         let task = Task { try await serviceGroup.run() }
         return RunningPipeline(statistics: statistics, serviceGroup: serviceGroup, task: task)
     }
