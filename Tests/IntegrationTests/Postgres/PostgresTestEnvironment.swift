@@ -18,7 +18,7 @@ enum PostgresTestEnvironment {
     static let isConfigured = variable("CDC_POSTGRES_HOST") != nil && variable("CDC_POSTGRES_PASSWORD") != nil
 
     static var host: String { variable("CDC_POSTGRES_HOST") ?? "127.0.0.1" }
-    static var port: String { variable("CDC_POSTGRES_PORT") ?? "55440" }
+    static var port: String { variable("CDC_POSTGRES_PORT") ?? "25440" }
     static var user: String { variable("CDC_POSTGRES_USER") ?? "certyo_test" }
     static var password: String { variable("CDC_POSTGRES_PASSWORD") ?? "" }
     static var database: String { variable("CDC_POSTGRES_DB") ?? "certyo_test" }
