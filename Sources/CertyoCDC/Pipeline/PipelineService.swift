@@ -164,6 +164,10 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
                         fix: "check that PG_DSN points at the database Debezium captures"
                     ))
                 }
+            } catch let error as ConfigError {
+                // No catalog can be had without a configuration change (PG_DSN unset): stop with that one line,
+                // committing nothing past this record.
+                throw error
             } catch {
                 let delay = Duration.seconds(min(30, 1 << min(attempt, 5)))
                 logger.error("cannot read the column types of \(table) from PostgreSQL; retrying in \(delay): \(error)")
@@ -300,15 +304,11 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
                         + "large (\(status) \(code)); it cannot be sent", httpStatus: status, errorCode: code)
                     return await deadLetter(items[0], rejection)
                 }
-                let half = items.count / 2
-                guard await deliver(Array(items[..<half]), partition: partition) else { return false }
-                return await deliver(Array(items[half...]), partition: partition)
+                return await deliverInHalves(items, partition: partition)
             case .rejectAll(let rejection):
                 // Nothing names the culprit: halve until each refused record stands alone.
                 guard items.count > 1 else { return await deadLetter(items[0], rejection) }
-                let half = items.count / 2
-                guard await deliver(Array(items[..<half]), partition: partition) else { return false }
-                return await deliver(Array(items[half...]), partition: partition)
+                return await deliverInHalves(items, partition: partition)
             case .reject(let rejected):
                 for (index, rejection) in rejected.sorted(by: { $0.key < $1.key }) where items.indices.contains(index) {
                     guard await deadLetter(items[index], rejection) else { return false }
@@ -318,6 +318,13 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
                 return await deliver(rest, partition: partition)
             }
         }
+    }
+
+    /// Delivers the first half, then the second, in order (a partition's records reach Certyo in order).
+    private func deliverInHalves(_ items: [PendingRecord], partition: TopicPartition) async -> Bool {
+        let half = items.count / 2
+        guard await deliver(Array(items[..<half]), partition: partition) else { return false }
+        return await deliver(Array(items[half...]), partition: partition)
     }
 
     /// Writes one record Certyo refused to the dead-letter topic, retrying until the broker acknowledges it.

@@ -67,6 +67,24 @@ struct DeliveryTests {
         }
     }
 
+    @Test func schemalessEnvelopesWithoutPGDSNStopThePipelineWithOneLineAndCommitNothing() async throws {
+        try await PipelineHarness.with(partitions: 1) { harness in
+            let key = #"{"order_id":1,"line_no":1}"#
+            let value = #"{"before":null,"after":{"order_id":1,"line_no":1},"source":{"db":"productdb","#
+                + #""schema":"public","table":"order_lines","lsn":100,"ts_ms":1},"op":"c","ts_ms":1}"#
+            let end = try await harness.produce([
+                OutgoingMessage(topic: harness.topic, key: Array(key.utf8), value: Array(value.utf8)),
+            ])
+            let group = "g-\(UUID().uuidString)"
+            let pipeline = harness.startPipeline(group: group)
+            let error = await #expect(throws: ConfigError.self) { try await pipeline.task.value }
+            #expect(error?.setting.contains("PG_DSN") == true)
+            #expect(error?.fix.contains("set PG_DSN") == true)
+            let committed = try await harness.committed(group: group, partitions: Array(end.keys))
+            #expect(committed.values.allSatisfy { $0 == nil })
+        }
+    }
+
     @Test func aRefusedKeyHoldsEveryOffsetUntilTheKeyFileHoldsAValidOne() async throws {
         try await PipelineHarness.with(partitions: 2) { harness in
             let end = try await harness.produceInserts(0..<200)
