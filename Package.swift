@@ -158,7 +158,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CertyoCDCTests",
-            dependencies: ["CertyoCDC", "CertyoClient", "CDCCore", "KafkaBridge"],
+            dependencies: [
+                "CertyoCDC", "CertyoClient", "CDCCore", "KafkaBridge", "PostgresBridge",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KafkaBridgeTests", dependencies: ["KafkaBridge"], swiftSettings: swiftSettings),
@@ -169,6 +172,8 @@ let package = Package(
                 "CertyoCDC", "CertyoEmulator", "CertyoClient", "KafkaBridge", "PostgresBridge", "CDCCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+scripts/check-alert-rules.sh
 eval "$(scripts/test-postgres.sh start | sed 's/^/export /')"
 trap 'scripts/test-postgres.sh stop' EXIT
 

@@ -16,23 +16,34 @@ import Darwin
 public struct CertyoCDCApplication: Sendable {
     public var configuration: CertyoCDCConfiguration
     public var logger: Logger
+    /// What `/ready` reports; the slot sidecar sets its part.
+    public var readiness: Readiness
 
-    public init(configuration: CertyoCDCConfiguration, logger: Logger) {
+    public init(configuration: CertyoCDCConfiguration, logger: Logger, readiness: Readiness = Readiness()) {
         self.configuration = configuration
         self.logger = logger
+        self.readiness = readiness
     }
 
     public func run() async throws {
         let configuration = configuration
         let logger = logger
+        let readiness = readiness
         try await withCertyoClient(configuration: configuration.certyo, logger: logger) { client in
             var services: [any Service] = []
             var producer: KafkaProducer?
             var postgres: PostgresConnection?
-            if let dsn = configuration.postgresDSN {
+            // The column catalog serves only the pipeline: a sidecar-only instance must start with PostgreSQL down.
+            if let dsn = configuration.postgresDSN, configuration.pipelineEnabled {
                 postgres = try await PostgresConnection.connect(
                     configuration: try PostgresConfiguration(dsn: dsn), logger: logger
                 )
+            }
+            if let dsn = configuration.postgresDSN, configuration.slotMonitorEnabled {
+                services.append(SlotMonitor(
+                    configuration: configuration.slot, postgres: try PostgresConfiguration(dsn: dsn),
+                    readiness: readiness, logger: logger
+                ))
             }
             if configuration.pipelineEnabled {
                 var producerConfiguration = KafkaProducerConfiguration()

@@ -39,6 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     var dlqTopic: String?
     @Option(name: .customLong("pipeline"), help: "Run the Kafka pipeline, true/false (CERTYO_PIPELINE_ENABLED). Default: true")
     var pipeline: String?
+    @OptionGroup var slot: SlotOptions
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (CERTYO_LOG_LEVEL). Default: info")
     var logLevel: String?
 
@@ -52,6 +53,7 @@ struct RunCommand: AsyncParsableCommand {
             (.pipelineEnabled, pipeline), (.logLevel, logLevel),
         ]
         for case (let setting, let value?) in given { flags[setting] = value }
+        flags.merge(slot.flags) { $1 }
         let raw = RawSettings(flags: flags, repeatedFlags: [.kafkaProperties: kafkaProperties],
                               environment: ProcessInfo.processInfo.environment)
         let configuration: CertyoCDCConfiguration

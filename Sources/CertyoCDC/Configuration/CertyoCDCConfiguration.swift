@@ -20,6 +20,10 @@ public struct CertyoCDCConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// `CERTYO_API_KEY_FILE`, re-read while Certyo refuses the key. Default: none.
     public var apiKeyFile: String?
+    /// The replication-slot sidecar's slot, interval and thresholds.
+    public var slot = SlotMonitor.Configuration()
+    /// Whether the slot sidecar runs when ``postgresDSN`` is set. Default: `true`.
+    public var slotMonitorEnabled = true
 
     public init(certyo: CertyoClient.Configuration) {
         self.certyo = certyo
@@ -106,6 +110,10 @@ public struct CertyoCDCConfiguration: Sendable {
         configuration.postgresDSN = raw.value(.postgresDSN)
         if let enabled = raw.value(.pipelineEnabled) {
             configuration.pipelineEnabled = try SettingParser.boolean(enabled, .pipelineEnabled)
+        }
+        configuration.slot = try SlotMonitor.Configuration.load(raw)
+        if let enabled = raw.value(.slotMonitorEnabled) {
+            configuration.slotMonitorEnabled = try SettingParser.boolean(enabled, .slotMonitorEnabled)
         }
         if let level = raw.value(.logLevel) {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
