@@ -42,6 +42,10 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var slot: SlotOptions
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (CERTYO_LOG_LEVEL). Default: info")
     var logLevel: String?
+    @Option(name: .customLong("http-port"), help: "Port of /metrics, /health and /ready; 0 or off disables it (CERTYO_HTTP_PORT). Default: 9464")
+    var httpPort: String?
+    @Option(name: .customLong("http-host"), help: "Address the operations endpoint binds (CERTYO_HTTP_HOST). Default: 0.0.0.0")
+    var httpHost: String?
 
     func run() async throws {
         var flags: [Setting: String] = [:]
@@ -50,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
             (.requestTimeout, requestTimeout), (.bootstrapServers, bootstrapServers), (.groupID, groupID),
             (.topicPattern, topicPattern), (.batchMaxRecords, batchMaxRecords), (.batchMaxBytes, batchMaxBytes),
             (.batchLinger, batchLinger), (.maxInFlight, maxInFlight), (.deadLetterTopic, dlqTopic),
-            (.pipelineEnabled, pipeline), (.logLevel, logLevel),
+            (.pipelineEnabled, pipeline), (.logLevel, logLevel), (.httpPort, httpPort), (.httpHost, httpHost),
         ]
         for case (let setting, let value?) in given { flags[setting] = value }
         flags.merge(slot.flags) { $1 }
@@ -64,7 +68,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         bootstrapLogging(level: configuration.logLevel)
-        try await CertyoCDCApplication(configuration: configuration, logger: Logger(label: "certyo-cdc")).run()
+        let registry = PipelineMetrics.bootstrapPrometheus()
+        try await CertyoCDCApplication(configuration: configuration, logger: Logger(label: "certyo-cdc"),
+                                       metricsRegistry: registry).run()
     }
 }
 

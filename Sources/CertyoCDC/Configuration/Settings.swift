@@ -32,6 +32,8 @@ public struct Setting: Sendable, Hashable {
     public static let postgresDSN = Setting("pg-dsn", "PG_DSN", secret: true)
     public static let pipelineEnabled = Setting("pipeline", "CERTYO_PIPELINE_ENABLED")
     public static let logLevel = Setting("log-level", "CERTYO_LOG_LEVEL")
+    public static let httpPort = Setting("http-port", "CERTYO_HTTP_PORT")
+    public static let httpHost = Setting("http-host", "CERTYO_HTTP_HOST")
 }
 
 /// Raw setting values as given: flags win over environment variables, which win over defaults.
@@ -91,6 +93,17 @@ enum SettingParser {
             throw ConfigError(code: .invalid, setting: setting.name, message: "'\(raw)' is not true or false",
                               fix: "give true or false")
         }
+    }
+
+    /// `url` with any `user:password@` part replaced by `***@`, so a message can quote it.
+    static func withoutCredentials(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@") else { return url }
+        let scheme = url.firstIndex(of: ":").flatMap { colon in
+            url[colon...].hasPrefix("://") ? url.index(colon, offsetBy: 3) : nil
+        }
+        let start = scheme ?? url.startIndex
+        guard start <= at else { return url }
+        return String(url[..<start]) + "***" + String(url[at...])
     }
 
     /// `key=value` pairs, from repeated flags and from a comma-separated environment variable.

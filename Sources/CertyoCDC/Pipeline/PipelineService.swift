@@ -49,9 +49,15 @@ public final class PipelineService<Decoder: ChangeDecoder>: Service {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await core.runCommitter() }
             group.addTask { await core.runLauncher() }
+            if let metrics = statistics.metrics {
+                let lag = PartitionLagMonitor(statistics: statistics, metrics: metrics,
+                                              interval: configuration.lagRefreshInterval, logger: logger)
+                group.addTask { await lag.run(consumer) }
+            }
             try await withGracefulShutdownHandler {
                 while !core.stopRequested, !Task.isCancelled {
                     let messages = try await consumer.poll(maxMessages: 2000)
+                    if !messages.isEmpty { statistics.update { $0.consumed += messages.count } }
                     var sends: [PipelineCore.Machine.Batch] = []
                     for message in messages {
                         sends += try await core.process(message, decoder: &decoder, group: &group)
@@ -144,7 +150,6 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         decoder: inout D,
         group: inout ThrowingDiscardingTaskGroup<any Error>
     ) async throws -> [Machine.Batch] {
-        statistics.update { $0.consumed += 1 }
         let tp = message.topicPartition
         let source = SourceMessage(
             topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
@@ -412,7 +417,10 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
                     "kafka.topic": "\(letter.source.topic)", "kafka.partition": "\(letter.source.partition)",
                     "kafka.offset": "\(letter.source.offset)", "dlq.reason": "\(letter.reason)",
                 ])
-                statistics.update { $0.deadLettered += 1 }
+                statistics.update {
+                    $0.deadLettered += 1
+                    $0.deadLetteredByReason[letter.reason, default: 0] += 1
+                }
                 return true
             } catch {
                 logger.error("dead-letter write failed; the offset stays uncommitted, retrying: \(error)")
@@ -475,6 +483,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) -> [TopicPartition: Int64] {
+        statistics.partitionsRevoked(partitions)
         let revoked = Set(partitions)
         if !lost, !stopRequested {
             let done = DispatchSemaphore(value: 0)
@@ -495,6 +504,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsAssigned(_ partitions: [TopicPartition]) {
+        statistics.partitionsAssigned(partitions)
         let repause = state.withLock { state -> [TopicPartition] in
             for tp in partitions { state.abandoned.remove(tp) }
             // Newly assigned partitions start unpaused in librdkafka: re-apply what this instance still holds paused.

@@ -21,7 +21,7 @@ public protocol KafkaRebalanceListener: Sendable {
 /// pipeline decides when a partition may move past a record. Polls run on a dedicated serial queue, commits and
 /// offset queries on another, so blocking librdkafka calls never run on the cooperative pool.
 public final class KafkaConsumer: Sendable {
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
     private let pollQueue: DispatchQueue
     private let blockingQueue: DispatchQueue
     private let configuration: KafkaConsumerConfiguration
