@@ -12,6 +12,8 @@ eval "$(scripts/test-postgres.sh start | sed 's/^/export /')"
 trap 'scripts/test-postgres.sh stop' EXIT
 
 swift build --build-tests
+# The chaos suites (Tests/IntegrationTests/Chaos) start this binary as child processes.
+export CERTYO_CDC_BIN="$(swift build --show-bin-path)/certyo-cdc"
 if [ $# -gt 0 ]; then
     swift test --skip-build "$@"
 else
