@@ -20,6 +20,8 @@ public struct CertyoCDCConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// `CERTYO_API_KEY_FILE`, re-read while Certyo refuses the key. Default: none.
     public var apiKeyFile: String?
+    /// The verification worker (status write-back). Default: off.
+    public var verification = VerificationConfiguration()
 
     public init(certyo: CertyoClient.Configuration) {
         self.certyo = certyo
@@ -114,6 +116,7 @@ public struct CertyoCDCConfiguration: Sendable {
             }
             configuration.logLevel = parsed
         }
+        try configuration.loadVerification(raw)
         return configuration
     }
 

@@ -31,18 +31,7 @@ public struct DebeziumChangeDecoder: ChangeDecoder {
             )
         }
         let loaded = try await catalog.refresh(QualifiedTableName(schema: table.schema, table: table.table))
-        let columns = loaded.columns.sorted { $0.ordinal < $1.ordinal }
-        let primaryKey = columns.filter { $0.primaryKeyPosition != nil }
-            .sorted { $0.primaryKeyPosition! < $1.primaryKeyPosition! }.map(\.name)
-        decoder.updateCatalog(
-            TableColumns(
-                columns: columns.map {
-                    TableColumns.Column(name: $0.name, formatType: $0.typeName, category: $0.typeCategory.first ?? " ")
-                },
-                primaryKey: primaryKey
-            ),
-            for: table
-        )
+        decoder.updateCatalog(TableColumns(catalog: loaded), for: table)
         if loaded.replicaIdentity != .full, warnedTables.insert(table).inserted {
             warnings.append(
                 "\(table) has REPLICA IDENTITY \(loaded.replicaIdentity), not FULL: updates that leave a TOASTed "
