@@ -31,7 +31,7 @@ public struct DebeziumChangeDecoder: ChangeDecoder {
             )
         }
         let loaded = try await catalog.refresh(QualifiedTableName(schema: table.schema, table: table.table))
-        decoder.updateCatalog(TableColumns(catalog: loaded), for: table)
+        decoder.updateCatalog(TableColumns(loaded), for: table)
         if loaded.replicaIdentity != .full, warnedTables.insert(table).inserted {
             warnings.append(
                 "\(table) has REPLICA IDENTITY \(loaded.replicaIdentity), not FULL: updates that leave a TOASTed "

@@ -60,7 +60,7 @@ public struct CanonicalRowReader: Sendable {
         self.catalog = catalog
         self.columns = catalog.columns.sorted { $0.ordinal < $1.ordinal }
         self.canonicalizer = PostgresRowCanonicalizer(
-            table: table, columns: TableColumns(catalog: catalog), excludedColumns: excludedColumns
+            table: table, columns: TableColumns(catalog), excludedColumns: excludedColumns
         )
         let key = catalog.primaryKey.compactMap { catalog.column(named: $0) }
         guard !key.isEmpty else {

@@ -50,7 +50,7 @@ public struct VerificationWorker<ClockType: Clock>: Service where ClockType.Dura
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await self.loop()
         }
     }

@@ -1,13 +1,10 @@
 import CDCCore
 import PostgresBridge
 
-// MARK: - TableColumns + CatalogTable
-
 extension TableColumns {
-    /// The canonical-row view of a table the PostgreSQL catalog described: columns in ordinal order, each with its
-    /// `format_type` and `typcategory`, and the primary key in key order. The one mapping from the libpq bridge's
-    /// catalog rows onto CDCCore's types (the decoder's catalog and the row reader of `prove` both use it).
-    public init(catalog table: CatalogTable) {
+    /// The decoder's view of a table from the bridge's catalog rows: columns in ordinal order, the primary key in
+    /// key order. The one mapping every capture path and `prove` use.
+    public init(_ table: CatalogTable) {
         let columns = table.columns.sorted { $0.ordinal < $1.ordinal }
         let primaryKey = columns.compactMap { column in column.primaryKeyPosition.map { ($0, column.name) } }
             .sorted { $0.0 < $1.0 }.map(\.1)
@@ -17,5 +14,11 @@ extension TableColumns {
             },
             primaryKey: primaryKey
         )
+    }
+}
+
+extension TableName {
+    public init(_ name: QualifiedTableName) {
+        self.init(schema: name.schema, table: name.table)
     }
 }
