@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, starts a throwaway PostgreSQL, builds once (debug) and runs
 # unit targets, then integration targets, then the end-to-end test through a real Kafka Connect worker
-# (scripts/e2e/run.sh; CERTYO_SKIP_E2E=1 skips it). Extra arguments go to `swift test` (e.g. --filter CDCCoreTests)
+# (scripts/e2e/run.sh) and the live verification test (scripts/e2e/verify-live.sh); CERTYO_SKIP_E2E=1 skips both. Extra arguments go to `swift test` (e.g. --filter CDCCoreTests)
 # and skip the end-to-end test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +21,6 @@ else
     swift test --skip-build --no-parallel --filter IntegrationTests
     if [ "${CERTYO_SKIP_E2E:-0}" != 1 ]; then
         E2E_BIN_DIR="$(swift build --show-bin-path)" scripts/e2e/run.sh
+        E2E_BIN_DIR="$(swift build --show-bin-path)" scripts/e2e/verify-live.sh
     fi
 fi

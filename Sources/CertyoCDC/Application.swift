@@ -67,6 +67,14 @@ public struct CertyoCDCApplication: Sendable {
                     readiness: readiness, logger: logger
                 ))
             }
+            if configuration.verification.enabled, let dsn = configuration.postgresDSN {
+                var postgresConfiguration = try PostgresConfiguration(dsn: dsn)
+                postgresConfiguration.dsnName = "PG_DSN"
+                services.append(VerificationWorker(
+                    configuration: configuration.verification, postgres: postgresConfiguration, client: client,
+                    clock: ContinuousClock(), logger: logger
+                ))
+            }
             if configuration.pipelineEnabled {
                 var producerConfiguration = KafkaProducerConfiguration()
                 producerConfiguration.bootstrapServers = configuration.pipeline.consumer.bootstrapServers
@@ -85,7 +93,7 @@ public struct CertyoCDCApplication: Sendable {
                 ))
             }
             guard services.contains(where: { !($0 is OperationsServer) && !($0 is CertyoProbe) }) else {
-                logger.error("no service is enabled: set CERTYO_PIPELINE_ENABLED=true (or enable another service)")
+                logger.error("no service is enabled: set CERTYO_PIPELINE_ENABLED=true or CERTYO_VERIFY_ENABLED=true")
                 return
             }
             var groupConfiguration = ServiceGroupConfiguration(

@@ -5,6 +5,6 @@ struct CertyoCDCCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certyo-cdc",
         abstract: "Moves PostgreSQL row changes from Debezium/Kafka into Certyo, and proves them later.",
-        subcommands: [RunCommand.self, DemoCommand.self, DecodeCommand.self, DoctorCommand.self]
+        subcommands: [RunCommand.self, DemoCommand.self, DecodeCommand.self, DoctorCommand.self, ProveCommand.self]
     )
 }

@@ -40,6 +40,20 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("pipeline"), help: "Run the Kafka pipeline, true/false (CERTYO_PIPELINE_ENABLED). Default: true")
     var pipeline: String?
     @OptionGroup var slot: SlotOptions
+    @Option(name: .customLong("verify"), help: "Run the verification worker (status write-back), true/false (CERTYO_VERIFY_ENABLED). Default: false")
+    var verify: String?
+    @Option(name: .customLong("verify-interval"), help: "Pause between verification passes (CERTYO_VERIFY_INTERVAL). Default: 30s")
+    var verifyInterval: String?
+    @Option(name: .customLong("verify-batch-size"), help: "Rows per verification query, 1-1000 (CERTYO_VERIFY_BATCH_SIZE). Default: 100")
+    var verifyBatchSize: String?
+    @Option(name: .customLong("verify-concurrency"), help: "Verify calls in flight, 1-64 (CERTYO_VERIFY_CONCURRENCY). Default: 4")
+    var verifyConcurrency: String?
+    @Option(name: .customLong("verify-grace-period"), help: "How long a hash may be unknown to Certyo before 'failed' (CERTYO_VERIFY_GRACE_PERIOD). Default: 15m")
+    var verifyGracePeriod: String?
+    @Option(name: .customLong("verify-tables"), help: "Tables to verify, schema.table,... (CERTYO_VERIFY_TABLES). Default: the publication's tables")
+    var verifyTables: String?
+    @Option(name: .customLong("verify-publication"), help: "Publication whose tables are verified (CERTYO_VERIFY_PUBLICATION). Default: certyo_publication")
+    var verifyPublication: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (CERTYO_LOG_LEVEL). Default: info")
     var logLevel: String?
     @Option(name: .customLong("http-port"), help: "Port of /metrics, /health and /ready; 0 or off disables it (CERTYO_HTTP_PORT). Default: 9464")
@@ -55,6 +69,9 @@ struct RunCommand: AsyncParsableCommand {
             (.topicPattern, topicPattern), (.batchMaxRecords, batchMaxRecords), (.batchMaxBytes, batchMaxBytes),
             (.batchLinger, batchLinger), (.maxInFlight, maxInFlight), (.deadLetterTopic, dlqTopic),
             (.pipelineEnabled, pipeline), (.logLevel, logLevel), (.httpPort, httpPort), (.httpHost, httpHost),
+            (.verifyEnabled, verify), (.verifyInterval, verifyInterval), (.verifyBatchSize, verifyBatchSize),
+            (.verifyConcurrency, verifyConcurrency), (.verifyGracePeriod, verifyGracePeriod),
+            (.verifyTables, verifyTables), (.verifyPublication, verifyPublication),
         ]
         for case (let setting, let value?) in given { flags[setting] = value }
         flags.merge(slot.flags) { $1 }

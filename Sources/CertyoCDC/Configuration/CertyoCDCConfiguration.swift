@@ -28,6 +28,8 @@ public struct CertyoCDCConfiguration: Sendable {
     public var operationsServer: OperationsServer.Configuration? = OperationsServer.Configuration()
     /// How often Certyo is probed while it is not known to accept the key. Default: 30 s.
     public var certyoProbeInterval: Duration = .seconds(30)
+    /// The verification worker (status write-back). Default: off.
+    public var verification = VerificationConfiguration()
 
     public init(certyo: CertyoClient.Configuration) {
         self.certyo = certyo
@@ -127,6 +129,7 @@ public struct CertyoCDCConfiguration: Sendable {
             }
             configuration.logLevel = parsed
         }
+        try configuration.loadVerification(raw)
         return configuration
     }
 

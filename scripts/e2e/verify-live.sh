@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Live test of the verification worker and `certyo-cdc prove` against the real Debezium connector streaming from a
+# real PostgreSQL (the e2e stack: scripts/e2e/stack.sh). Checks:
+#   - the snapshot is anchored and the worker writes `anchored` for every row, under the hash prove computes;
+#   - the write-back is idempotent and loops nowhere: over several later passes the emulator stores no extra
+#     version, the connector's topics get no new event, and the status table is not rewritten;
+#   - a change through capture is anchored once (exactly one new version) and the worker follows it;
+#   - a change made while capture is off (the table taken out of the publication) is reported `tampered` by prove
+#     (exit 1), the row changed through capture `intact` (exit 0), every other row `intact`;
+#   - the worker marks the tampered row `failed` after its grace period; no secret reaches any log.
+#
+#   scripts/e2e/verify-live.sh                     # builds certyo-cdc and certyo-emulator (debug) when needed
+#   E2E_BIN_DIR=.build/debug scripts/e2e/verify-live.sh
+#
+# Runs its own stack under $E2E_HOME (default /tmp/certyo-e2e-verify; PostgreSQL on 25470, Connect REST on 18093) so
+# it can run next to scripts/e2e/run.sh. Ends with "verify-live: N passed, N failed"; exit 0 only if all passed.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+ROOT=$(cd "$HERE/../.." && pwd -P)
+export E2E_HOME=${E2E_HOME:-/tmp/certyo-e2e-verify} E2E_PG_PORT=${E2E_PG_PORT:-25470}
+export E2E_CONNECT_PORT=${E2E_CONNECT_PORT:-18093}
+T0=$SECONDS
+say() { echo "verify-live: $*" >&2; }
+
+"$HERE/stack.sh" stop
+eval "$("$HERE/stack.sh" start | sed 's/^/export /')"
+RUN=$E2E_HOME/verify-run
+rm -rf "$RUN"; mkdir -p "$RUN"
+cleanup() {
+    for name in certyo-cdc emulator; do
+        if [ -s "$RUN/$name.pid" ] && kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
+            kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+            for _ in $(seq 200); do kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+        fi
+    done
+    [ "${E2E_KEEP:-0}" = 1 ] || "$HERE/stack.sh" stop
+}
+trap cleanup EXIT
+psql_admin() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- psql -h "$E2E_PG_SOCKET_DIR" -p "$E2E_PG_PORT" -U postgres -d productdb -qAt -v ON_ERROR_STOP=1 "$@"
+    else
+        psql -h "$E2E_PG_SOCKET_DIR" -p "$E2E_PG_PORT" -U postgres -d productdb -qAt -v ON_ERROR_STOP=1 "$@"
+    fi
+}
+
+if [ -n "${E2E_BIN_DIR:-}" ]; then
+    BIN=$(cd "$E2E_BIN_DIR" && pwd -P)
+else
+    say "building certyo-cdc and certyo-emulator (debug)"
+    (cd "$ROOT" && swift build --product certyo-cdc >"$E2E_HOME/logs/swift-build.log" 2>&1 &&
+        swift build --product certyo-emulator >>"$E2E_HOME/logs/swift-build.log" 2>&1) ||
+        { tail -20 "$E2E_HOME/logs/swift-build.log" >&2; exit 1; }
+    BIN=$(cd "$ROOT" && swift build --show-bin-path)
+fi
+
+# --- database: the seed rows, no slot or status left from an earlier run; the CDC role may create the status table
+psql_admin -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'certyo_slot'" >/dev/null
+psql_admin <"$HERE/seed.sql" >/dev/null
+psql_admin -c "DROP SCHEMA IF EXISTS certyo CASCADE" -c "CREATE SCHEMA certyo AUTHORIZATION certyo_cdc" >/dev/null
+
+passed=0 failed=0
+check() {  # check NAME WHAT COMMAND...
+    local name=$1 what=$2; shift 2
+    if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name: $what"; fi
+}
+wait_for() {  # wait_for SECONDS COMMAND...: true once COMMAND succeeds
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.5; done
+}
+
+# --- the emulator and certyo-cdc run with the worker on (pipeline + worker in one process, as deployed)
+TENANT=e2e-tenant
+(umask 077; printf 'cty_e2e_%s' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$RUN/api-key")
+API_KEY=$(cat "$RUN/api-key")
+printf '%s=%s\n' "$API_KEY" "$TENANT" >"$RUN/emulator-keys"
+EMULATOR_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+EMULATOR_URL=http://127.0.0.1:$EMULATOR_PORT
+setsid "$BIN/certyo-emulator" --host 127.0.0.1 --port "$EMULATOR_PORT" --keys-file "$RUN/emulator-keys" \
+    --accumulate-interval 0.5 --anchor-delay 0.5 >"$RUN/emulator.out" 2>"$RUN/emulator.log" </dev/null &
+echo $! >"$RUN/emulator.pid"
+wait_for 30 curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" ||
+    { say "the emulator did not start: $(tail -5 "$RUN/emulator.log")"; exit 1; }
+stored() { curl -s -m 5 "$EMULATOR_URL/__admin/counters" | jq .recordsStored; }
+
+CDC_PASSWORD=$(sed -n 's/^database\.password=//p' "$E2E_CONNECT_SECRETS")
+export CERTYO_BASE_URL=$EMULATOR_URL CERTYO_API_KEY_FILE=$RUN/api-key CERTYO_TENANT_ID=$TENANT
+export PG_DSN="postgresql://certyo_cdc:$CDC_PASSWORD@127.0.0.1:$E2E_PG_PORT/productdb"
+KAFKA_BOOTSTRAP_SERVERS=$E2E_KAFKA_BOOTSTRAP CERTYO_GROUP_ID=verify-$RANDOM$RANDOM CERTYO_BATCH_LINGER=50ms \
+    CERTYO_VERIFY_ENABLED=true CERTYO_VERIFY_INTERVAL=500ms CERTYO_VERIFY_GRACE_PERIOD=3s CERTYO_LOG_LEVEL=info \
+    setsid "$BIN/certyo-cdc" run >"$RUN/certyo-cdc.out" 2>"$RUN/certyo-cdc.log" </dev/null &
+echo $! >"$RUN/certyo-cdc.pid"
+
+jq --arg p "$E2E_CONNECT_SECRETS" \
+    '.config |= with_entries(.value |= sub("/run/secrets/connect-secrets.properties"; $p))' \
+    "$ROOT/connector.json" >"$RUN/connector.json"
+CONNECT_URL=$E2E_CONNECT_URL "$ROOT/deploy/register-connector.sh" "$RUN/connector.json" >"$RUN/register.out" 2>&1 ||
+    { cat "$RUN/register.out" >&2; exit 1; }
+
+ROWS=$(psql_admin -c "SELECT (SELECT count(*) FROM public.products) + (SELECT count(*) FROM public.order_lines)")
+status_count() {  # status_count STATUS: rows of the status table in that status
+    psql_admin -c "SELECT count(*) FROM certyo.record_status WHERE certyo_anchor_status = '$1'"
+}
+all_anchored() { [ "$(stored)" = "$ROWS" ] && [ "$(status_count anchored)" = "$ROWS" ]; }
+check snapshot-anchored-and-written-back "not all $ROWS rows anchored in certyo.record_status within 120 s" \
+    wait_for 120 all_anchored
+
+# --- no loop: later passes store nothing, emit nothing, rewrite nothing
+topic_ends() {
+    "$E2E_VENV/bin/python" - "$E2E_KAFKA_BOOTSTRAP" <<'PY'
+import sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "verify-live-probe"})
+md = c.list_topics(timeout=10)
+total, names = 0, []
+for name, topic in sorted(md.topics.items()):
+    if not name.startswith("certyo."):
+        continue
+    names.append(name)
+    for p in topic.partitions:
+        total += c.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
+print(total, ",".join(names))
+c.close()
+PY
+}
+passes_logged() { grep -c 'verification: pass done' "$RUN/certyo-cdc.log" || true; }
+BEFORE_STORED=$(stored); BEFORE_TOPICS=$(topic_ends)
+BEFORE_UPDATED=$(psql_admin -c "SELECT max(updated_at) FROM certyo.record_status")
+sleep 4   # 8 worker passes at 500 ms
+check no-extra-version "the emulator stored more versions ($BEFORE_STORED -> $(stored))" [ "$(stored)" = "$BEFORE_STORED" ]
+AFTER_TOPICS=$(topic_ends)
+check no-event-loop "the connector's topics grew ($BEFORE_TOPICS -> $AFTER_TOPICS)" [ "$AFTER_TOPICS" = "$BEFORE_TOPICS" ]
+check status-table-not-captured "a topic for the status table exists: $AFTER_TOPICS" \
+    bash -c "! grep -q record_status <<<'$AFTER_TOPICS'"
+check write-back-idempotent "the status table was rewritten" \
+    [ "$(psql_admin -c "SELECT max(updated_at) FROM certyo.record_status")" = "$BEFORE_UPDATED" ]
+
+# --- a change through capture: exactly one new version, followed by the worker
+psql_admin -c "UPDATE public.products SET price = 23.45, updated_at = '2024-05-01 08:00:00+00' WHERE id = 1" >/dev/null
+one_more() { [ "$(stored)" = "$((BEFORE_STORED + 1))" ]; }
+check captured-change-anchored-once "the emulator does not hold exactly one more version" wait_for 60 one_more
+NEW_HASH=$("$BIN/certyo-cdc" prove --table public.products --id 1 --json 2>"$RUN/prove-hash.err" | jq -r .rowHash)
+followed() {
+    [ "$(psql_admin -c "SELECT certyo_record_hash || ' ' || certyo_anchor_status FROM certyo.record_status
+                         WHERE collection = 'public.products' AND record_id = '1'")" = "$NEW_HASH anchored" ]
+}
+check worker-follows-captured-change "record 1 is not anchored under $NEW_HASH" wait_for 60 followed
+
+# --- tampering while capture is off: the table leaves the publication for one statement
+psql_admin -c "ALTER PUBLICATION certyo_publication DROP TABLE public.order_lines" \
+    -c "UPDATE public.order_lines SET quantity = 999 WHERE order_id = 1001 AND line_no = 1" \
+    -c "ALTER PUBLICATION certyo_publication ADD TABLE public.order_lines" >/dev/null
+sleep 2
+check tampering-not-captured "the tampering reached the emulator" [ "$(stored)" = "$((BEFORE_STORED + 1))" ]
+set +e
+"$BIN/certyo-cdc" prove --table public.order_lines --key order_id=1001 --key line_no=1 >"$RUN/prove-tampered.out" 2>"$RUN/prove-tampered.err"
+TAMPERED_EXIT=$?
+"$BIN/certyo-cdc" prove --table public.products --id 1 >"$RUN/prove-legit.out" 2>"$RUN/prove-legit.err"
+LEGIT_EXIT=$?
+"$BIN/certyo-cdc" prove --table public.products --json >"$RUN/prove-products.out" 2>"$RUN/prove-products.err"
+PRODUCTS_EXIT=$?
+"$BIN/certyo-cdc" prove --table public.order_lines --json >"$RUN/prove-lines.out" 2>"$RUN/prove-lines.err"
+LINES_EXIT=$?
+set -e
+check prove-tampered "exit $TAMPERED_EXIT, $(head -1 "$RUN/prove-tampered.out")" \
+    bash -c "[ $TAMPERED_EXIT = 1 ] && grep -q '^public.order_lines \[1001,1\]: tampered' '$RUN/prove-tampered.out'"
+check prove-legit-intact "exit $LEGIT_EXIT, $(head -1 "$RUN/prove-legit.out")" \
+    bash -c "[ $LEGIT_EXIT = 0 ] && grep -q '^public.products 1: intact' '$RUN/prove-legit.out'"
+check prove-products-all-intact "exit $PRODUCTS_EXIT: $(tail -1 "$RUN/prove-products.out")" \
+    bash -c "[ $PRODUCTS_EXIT = 0 ] && jq -e 'select(.summary) | .summary.intact == .summary.rows and .summary.rows > 0' '$RUN/prove-products.out' >/dev/null"
+check prove-lines-exactly-one-tampered "exit $LINES_EXIT: $(tail -1 "$RUN/prove-lines.out")" \
+    bash -c "[ $LINES_EXIT = 1 ] && jq -e 'select(.summary) | .summary.tampered == 1 and .summary.intact == .summary.rows - 1' '$RUN/prove-lines.out' >/dev/null"
+failed_written() {
+    [ "$(psql_admin -c "SELECT certyo_anchor_status FROM certyo.record_status
+                         WHERE collection = 'public.order_lines' AND record_id = '[1001,1]'")" = failed ]
+}
+check worker-marks-tampering-failed "record [1001,1] is not failed" wait_for 30 failed_written
+check no-extra-version-at-end "the emulator holds $(stored) versions, expected $((BEFORE_STORED + 1))" \
+    [ "$(stored)" = "$((BEFORE_STORED + 1))" ]
+check certyo-cdc-alive "certyo-cdc exited: $(tail -3 "$RUN/certyo-cdc.log")" kill -0 "$(cat "$RUN/certyo-cdc.pid")"
+no_secret() { ! grep -qF -e "$CDC_PASSWORD" -e "$API_KEY" "$RUN"/*.out "$RUN"/*.err "$RUN"/*.log; }
+check no-secret-in-output "the database password or the API key appears in a log or output" no_secret
+
+echo "verify-live: finished in $((SECONDS - T0)) s"
+echo "verify-live: $passed passed, $failed failed"
+[ "$failed" = 0 ]
