@@ -11,6 +11,13 @@ enum IdempotencyKey {
     static let maximumInlineIdLength = 64
 
     static func make(database: String, table: TableName, lsn: Int64, op: String, recordId: String) -> String {
+        make(scheme: "dbz1", database: database, table: table, position: String(lsn), op: op, recordId: recordId)
+    }
+
+    /// `<scheme>:<database>:<schema.table>:<position>:<op>:<recordId or sha256=...>`.
+    static func make(
+        scheme: String, database: String, table: TableName, position: String, op: String, recordId: String
+    ) -> String {
         let id: String
         if recordId.utf8.count <= maximumInlineIdLength {
             id = recordId
@@ -22,14 +29,15 @@ enum IdempotencyKey {
         }
         var key: [UInt8] = []
         key.reserveCapacity(32 + database.utf8.count + table.schema.utf8.count + table.table.utf8.count + id.utf8.count)
-        key.append(contentsOf: "dbz1:".utf8)
+        key.append(contentsOf: scheme.utf8)
+        key.append(UInt8(ascii: ":"))
         key.append(contentsOf: database.utf8)
         key.append(UInt8(ascii: ":"))
         key.append(contentsOf: table.schema.utf8)
         key.append(UInt8(ascii: "."))
         key.append(contentsOf: table.table.utf8)
         key.append(UInt8(ascii: ":"))
-        key.append(contentsOf: String(lsn).utf8)
+        key.append(contentsOf: position.utf8)
         key.append(UInt8(ascii: ":"))
         key.append(contentsOf: op.utf8)
         key.append(UInt8(ascii: ":"))

@@ -34,6 +34,22 @@ public struct Setting: Sendable, Hashable {
     public static let logLevel = Setting("log-level", "CERTYO_LOG_LEVEL")
     public static let httpPort = Setting("http-port", "CERTYO_HTTP_PORT")
     public static let httpHost = Setting("http-host", "CERTYO_HTTP_HOST")
+
+    // Without Kafka: `listen`, `poll`, `setup`.
+    /// The schema of the `_certyo_*` tables and the trigger function.
+    public static let captureSchema = Setting("capture-schema", "CERTYO_CAPTURE_SCHEMA")
+    /// How long the listener waits for a NOTIFY before reading the outbox anyway.
+    public static let listenWakeInterval = Setting("wake-interval", "CERTYO_LISTEN_WAKE_INTERVAL")
+    /// The polled table (`schema.table`, or `table` in `public`).
+    public static let pollTable = Setting("table", "CERTYO_POLL_TABLE")
+    /// The polled table's version column.
+    public static let pollColumn = Setting("column", "CERTYO_POLL_COLUMN")
+    /// The polled table's soft-delete column.
+    public static let pollDeletedColumn = Setting("deleted-column", "CERTYO_POLL_DELETED_COLUMN")
+    /// The pause after a page that was not full.
+    public static let pollInterval = Setting("poll-interval", "CERTYO_POLL_INTERVAL")
+    /// The margin below the oldest open transaction's start.
+    public static let pollOverlap = Setting("poll-overlap", "CERTYO_POLL_OVERLAP")
 }
 
 /// Raw setting values as given: flags win over environment variables, which win over defaults.

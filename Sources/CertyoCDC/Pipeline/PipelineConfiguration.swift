@@ -28,3 +28,16 @@ public struct PipelineConfiguration: Sendable {
 
     public init() {}
 }
+
+extension PipelineConfiguration {
+    /// The shared delivery loop's settings, from ``retry``, ``pauseAfterRetries``, ``unauthorisedRetryInterval`` and
+    /// ``unauthorisedAlertInterval``.
+    var delivery: DeliveryConfiguration {
+        var delivery = DeliveryConfiguration()
+        delivery.retry = retry
+        delivery.pauseAfterRetries = pauseAfterRetries
+        delivery.unauthorisedRetryInterval = unauthorisedRetryInterval
+        delivery.unauthorisedAlertInterval = unauthorisedAlertInterval
+        return delivery
+    }
+}
