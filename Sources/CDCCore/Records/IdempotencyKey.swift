@@ -11,6 +11,15 @@ enum IdempotencyKey {
     static let maximumInlineIdLength = 64
 
     static func make(database: String, table: TableName, lsn: Int64, op: String, recordId: String) -> String {
+        var scratch: [UInt8] = []
+        return make(database: database, table: table, lsn: lsn, op: op, recordId: recordId, scratch: &scratch)
+    }
+
+    /// The same, building the text in `scratch` (a buffer the caller reuses, so the only allocation is the
+    /// `String`).
+    static func make(
+        database: String, table: TableName, lsn: Int64, op: String, recordId: String, scratch key: inout [UInt8]
+    ) -> String {
         let id: String
         if recordId.utf8.count <= maximumInlineIdLength {
             id = recordId
@@ -20,7 +29,7 @@ enum IdempotencyKey {
                 String(decoding: [JCS.hexDigit(byte >> 4), JCS.hexDigit(byte & 0xF)], as: UTF8.self)
             }.joined()
         }
-        var key: [UInt8] = []
+        key.removeAll(keepingCapacity: true)
         key.reserveCapacity(32 + database.utf8.count + table.schema.utf8.count + table.table.utf8.count + id.utf8.count)
         key.append(contentsOf: "dbz1:".utf8)
         key.append(contentsOf: database.utf8)
@@ -29,11 +38,27 @@ enum IdempotencyKey {
         key.append(UInt8(ascii: "."))
         key.append(contentsOf: table.table.utf8)
         key.append(UInt8(ascii: ":"))
-        key.append(contentsOf: String(lsn).utf8)
+        appendDecimal(lsn, to: &key)
         key.append(UInt8(ascii: ":"))
         key.append(contentsOf: op.utf8)
         key.append(UInt8(ascii: ":"))
         key.append(contentsOf: id.utf8)
         return String(decoding: key, as: UTF8.self)
+    }
+
+    /// Appends `value` in decimal, without building a `String`.
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of stack for up to 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(truncatingIfNeeded: magnitude % 10) + 48
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
     }
 }
