@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "certyo-cdc", targets: ["certyo-cdc"]),
         .executable(name: "certyo-emulator", targets: ["certyo-emulator"]),
+        .executable(name: "certyo-bench", targets: ["certyo-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -125,6 +126,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark (scripts/bench.sh): mock Kafka, a minimal 202 sink, raw drain, end to end, decode loop, RSS.
+        .executableTarget(
+            name: "certyo-bench",
+            dependencies: [
+                "CDCCore",
+                "KafkaBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -129,7 +129,7 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    private static func readCommitted(_ client: RDKafkaClient, _ partitions: [TopicPartition], timeout: Duration)
+    static func readCommitted(_ client: RDKafkaClient, _ partitions: [TopicPartition], timeout: Duration)
         throws -> [TopicPartition: Int64?]
     {
         try client.withPointer { rk in
