@@ -174,4 +174,27 @@ struct ListenerTests {
             #expect(letter[column: "source_position"].flatMap { Int64($0) } != nil)
         }
     }
+
+    @Test func aWrongDSNPasswordIsRetriedAndNeverLogged() async throws {
+        try await CaptureHarness.with { harness in
+            let secret = "wrong-SECRET-pw-4711"
+            let (logger, lines) = RecordingLogHandler.logger()
+            var listenerConfiguration = try harness.listenerConfiguration()
+            listenerConfiguration.postgres = try PostgresTestEnvironment.configuration(password: secret)
+            var pollerConfiguration = try harness.pollerConfiguration(harness.table("items"))
+            pollerConfiguration.postgres = listenerConfiguration.postgres
+            let listener = harness.start(OutboxListener(configuration: listenerConfiguration,
+                                                        sink: CertyoBatchSink(client: harness.client), logger: logger))
+            let poller = harness.start(TablePoller(configuration: pollerConfiguration,
+                                                   sink: CertyoBatchSink(client: harness.client), logger: logger))
+            try await waitUntil(deadline: .seconds(30)) {
+                lines.all.contains { $0.contains("listener lost PostgreSQL") }
+                    && lines.all.contains { $0.contains("poller lost PostgreSQL") }
+            }
+            await listener.kill()
+            await poller.kill()
+            #expect(lines.all.contains { $0.contains("28P01") }, "the server's reason (authentication failed) is named")
+            #expect(!lines.all.contains { $0.contains(secret) })
+        }
+    }
 }
