@@ -29,8 +29,9 @@ struct ListenerTests {
                         let connection = try await PostgresTestEnvironment.connect()
                         for row in 0..<rows {
                             let id = writer * 1000 + row
-                            try await connection.execute("INSERT INTO \(table.schema).accounts VALUES ($1::int8, 0, 'w')",
-                                                         [String(id)])
+                            try await connection.execute(
+                                "INSERT INTO \(table.schema).accounts VALUES ($1::int8, 0, 'w')", [String(id)]
+                            )
                         }
                         for balance in 1...updates {
                             for row in 0..<rows {
@@ -57,7 +58,8 @@ struct ListenerTests {
             // Per row, the balances reached Certyo in the order they were committed: 0, 1, 2, 3, 4.
             var balances: [String: [Int]] = [:]
             for record in sink.records {
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(record.recordPayload)) as? [String: Any])
+                let json = try JSONSerialization.jsonObject(with: Data(record.recordPayload))
+                let object = try #require(json as? [String: Any])
                 balances[record.recordId, default: []].append(try #require(object["balance"] as? Int))
             }
             #expect(balances.count == writers * rows)
