@@ -199,4 +199,42 @@ struct ListenerTests {
             #expect(!lines.all.contains { $0.contains(secret) })
         }
     }
+
+    @Test func aSecondListenerWaitsForTheFirstAndTakesOverWhenItStops() async throws {
+        try await CaptureHarness.with { harness in
+            let table = try await harness.createTable("accounts", Self.accounts)
+            try await harness.setUpListen([table])
+            let configuration = try harness.listenerConfiguration()
+            let first = OutboxListener(configuration: configuration, sink: CertyoBatchSink(client: harness.client),
+                                       logger: harness.logger)
+            let second = OutboxListener(configuration: configuration, sink: CertyoBatchSink(client: harness.client),
+                                        logger: harness.logger)
+            let runningFirst = harness.start(first)
+            try await waitUntil(deadline: .seconds(20)) {
+                // The first listener holds its outbox's drain lock (low 32 bits of the key in objid).
+                try await harness.connection.query(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        + "AND objid = ((hashtext($1)::int8) & 4294967295)::oid",
+                    ["certyo-cdc outbox \(harness.schema)"]
+                ).count == 1
+            }
+            let runningSecond = harness.start(second)
+            try await harness.connection.execute(
+                "INSERT INTO \(table.schema).accounts SELECT g, 1, 'a' FROM generate_series(1, 300) g"
+            )
+            try await waitUntil(deadline: .seconds(30)) { try await harness.outboxCount() == 0 }
+            #expect(first.statistics.snapshot.ingested == 300)
+            #expect(second.statistics.snapshot.ingested == 0, "it waited for the drain lock")
+
+            try await runningFirst.stop()
+            try await harness.connection.execute(
+                "UPDATE \(table.schema).accounts SET balance = 2 WHERE id <= 50"
+            )
+            try await waitUntil(deadline: .seconds(30)) { second.statistics.snapshot.ingested == 50 }
+            try await runningSecond.stop()
+            let keys = await harness.storedKeys()
+            #expect(keys.count == 350)
+            #expect(keys.values.allSatisfy { $0 == 1 })
+        }
+    }
 }
