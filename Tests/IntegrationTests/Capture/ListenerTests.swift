@@ -29,8 +29,9 @@ struct ListenerTests {
                         let connection = try await PostgresTestEnvironment.connect()
                         for row in 0..<rows {
                             let id = writer * 1000 + row
-                            try await connection.execute("INSERT INTO \(table.schema).accounts VALUES ($1::int8, 0, 'w')",
-                                                         [String(id)])
+                            try await connection.execute(
+                                "INSERT INTO \(table.schema).accounts VALUES ($1::int8, 0, 'w')", [String(id)]
+                            )
                         }
                         for balance in 1...updates {
                             for row in 0..<rows {
@@ -57,7 +58,8 @@ struct ListenerTests {
             // Per row, the balances reached Certyo in the order they were committed: 0, 1, 2, 3, 4.
             var balances: [String: [Int]] = [:]
             for record in sink.records {
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(record.recordPayload)) as? [String: Any])
+                let json = try JSONSerialization.jsonObject(with: Data(record.recordPayload))
+                let object = try #require(json as? [String: Any])
                 balances[record.recordId, default: []].append(try #require(object["balance"] as? Int))
             }
             #expect(balances.count == writers * rows)
@@ -172,6 +174,67 @@ struct ListenerTests {
             #expect(letter[column: "record_id"] == "999")
             #expect(letter[column: "value"]?.hasPrefix("(999,1,xxxx") == true)
             #expect(letter[column: "source_position"].flatMap { Int64($0) } != nil)
+        }
+    }
+
+    @Test func aWrongDSNPasswordIsRetriedAndNeverLogged() async throws {
+        try await CaptureHarness.with { harness in
+            let secret = "wrong-SECRET-pw-4711"
+            let (logger, lines) = RecordingLogHandler.logger()
+            var listenerConfiguration = try harness.listenerConfiguration()
+            listenerConfiguration.postgres = try PostgresTestEnvironment.configuration(password: secret)
+            var pollerConfiguration = try harness.pollerConfiguration(harness.table("items"))
+            pollerConfiguration.postgres = listenerConfiguration.postgres
+            let listener = harness.start(OutboxListener(configuration: listenerConfiguration,
+                                                        sink: CertyoBatchSink(client: harness.client), logger: logger))
+            let poller = harness.start(TablePoller(configuration: pollerConfiguration,
+                                                   sink: CertyoBatchSink(client: harness.client), logger: logger))
+            try await waitUntil(deadline: .seconds(30)) {
+                lines.all.contains { $0.contains("listener lost PostgreSQL") }
+                    && lines.all.contains { $0.contains("poller lost PostgreSQL") }
+            }
+            await listener.kill()
+            await poller.kill()
+            #expect(lines.all.contains { $0.contains("28P01") }, "the server's reason (authentication failed) is named")
+            #expect(!lines.all.contains { $0.contains(secret) })
+        }
+    }
+
+    @Test func aSecondListenerWaitsForTheFirstAndTakesOverWhenItStops() async throws {
+        try await CaptureHarness.with { harness in
+            let table = try await harness.createTable("accounts", Self.accounts)
+            try await harness.setUpListen([table])
+            let configuration = try harness.listenerConfiguration()
+            let first = OutboxListener(configuration: configuration, sink: CertyoBatchSink(client: harness.client),
+                                       logger: harness.logger)
+            let second = OutboxListener(configuration: configuration, sink: CertyoBatchSink(client: harness.client),
+                                        logger: harness.logger)
+            let runningFirst = harness.start(first)
+            try await waitUntil(deadline: .seconds(20)) {
+                // The first listener holds its outbox's drain lock (low 32 bits of the key in objid).
+                try await harness.connection.query(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        + "AND objid = ((hashtext($1)::int8) & 4294967295)::oid",
+                    ["certyo-cdc outbox \(harness.schema)"]
+                ).count == 1
+            }
+            let runningSecond = harness.start(second)
+            try await harness.connection.execute(
+                "INSERT INTO \(table.schema).accounts SELECT g, 1, 'a' FROM generate_series(1, 300) g"
+            )
+            try await waitUntil(deadline: .seconds(30)) { try await harness.outboxCount() == 0 }
+            #expect(first.statistics.snapshot.ingested == 300)
+            #expect(second.statistics.snapshot.ingested == 0, "it waited for the drain lock")
+
+            try await runningFirst.stop()
+            try await harness.connection.execute(
+                "UPDATE \(table.schema).accounts SET balance = 2 WHERE id <= 50"
+            )
+            try await waitUntil(deadline: .seconds(30)) { second.statistics.snapshot.ingested == 50 }
+            try await runningSecond.stop()
+            let keys = await harness.storedKeys()
+            #expect(keys.count == 350)
+            #expect(keys.values.allSatisfy { $0 == 1 })
         }
     }
 }

@@ -55,7 +55,8 @@ struct PollerTests {
             try await harness.setUpPoll([table])
             try await harness.connection.execute(
                 "INSERT INTO \(table.schema).items (id, name, updated_at) "
-                    + "SELECT g, 'n' || g, now() - interval '1 hour' + g * interval '1 ms' FROM generate_series(1, 250) g"
+                    + "SELECT g, 'n' || g, now() - interval '1 hour' + g * interval '1 ms' "
+                    + "FROM generate_series(1, 250) g"
             )
             var configuration = try harness.pollerConfiguration(table)
             configuration.deletedColumn = "deleted_at"
