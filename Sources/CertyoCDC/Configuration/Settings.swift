@@ -111,6 +111,13 @@ enum SettingParser {
         }
     }
 
+    /// What a message may quote of a malformed `key=value` entry: the name up to a `:` or a space (a typo for `=`),
+    /// never what follows it, which may be a password (`sasl.password:...`).
+    static func propertyName(_ entry: String) -> String {
+        let name = entry.prefix { $0 != ":" && !$0.isWhitespace }
+        return name.count == entry.count ? entry : name + "…"
+    }
+
     /// `url` with any `user:password@` part replaced by `***@`, so a message can quote it.
     static func withoutCredentials(_ url: String) -> String {
         guard let at = url.lastIndex(of: "@") else { return url }
@@ -128,7 +135,7 @@ enum SettingParser {
         for entry in entries {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
                 throw ConfigError(code: .invalid, setting: setting.name,
-                                  message: "'\(entry)' is not of the form key=value",
+                                  message: "'\(propertyName(entry))' is not of the form key=value",
                                   fix: "give librdkafka properties as key=value, e.g. session.timeout.ms=10000")
             }
             result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])

@@ -75,9 +75,8 @@ public struct CertyoProbe: Service {
         case .accepted:
             logger.info("certyo_probe: Certyo accepts the API key and tenant")
         case .unauthorised:
-            logger.error(
-                "\("certyo_probe: Certyo refuses the API key or tenant (\(label)); not ready. ")Fix CERTYO_API_KEY / CERTYO_API_KEY_FILE or CERTYO_TENANT_ID"
-            )
+            let fix = "Fix CERTYO_API_KEY / CERTYO_API_KEY_FILE or CERTYO_TENANT_ID"
+            logger.error("certyo_probe: Certyo refuses the API key or tenant (\(label)); not ready. \(fix)")
         case .unreachable:
             logger.warning(
                 "certyo_probe: Certyo is unreachable (\(label)); not ready. Check CERTYO_BASE_URL and the network"

@@ -139,7 +139,15 @@ struct OperationsEndpointTests {
                         let ready = try await httpGet(base + "/ready")
                         return ready.status == 503 && ready.body == "Certyo refuses the API key\n"
                     }
-                    scraped = parseMetrics(try await httpGet(base + "/metrics").body)
+                    // Nothing is committed meanwhile: the lag is exactly what was produced since.
+                    try await waitUntil(deadline: .seconds(20)) {
+                        scraped = parseMetrics(try await httpGet(base + "/metrics").body)
+                        let lag = end.keys.compactMap { scraped[Self.series("certyo_cdc_partition_lag", $0)] }
+                        return lag.count == end.count && lag.reduce(0, +) == 100
+                    }
+                    for (tp, offset) in end {
+                        #expect(scraped[Self.series("certyo_cdc_partition_committed_offset", tp)] == Double(offset))
+                    }
                     #expect(scraped["certyo_cdc_ready"] == 0)
                     #expect(scraped["certyo_cdc_certyo_key_accepted"] == 0)
                     #expect((scraped[#"certyo_cdc_request_duration_seconds_count{status="401"}"#] ?? 0) >= 1)

@@ -354,6 +354,8 @@ struct SecretsSweepTests {
             ["CERTYO_REQUEST_TIMEOUT": "soon"],
             ["KAFKA_PROPERTIES": "sasl.password=\(SweepSecret.password),bogus.property=1"],
             ["KAFKA_PROPERTIES": "session.timeout.ms=abc"],
+            ["KAFKA_PROPERTIES": "sasl.password:\(SweepSecret.password)"],
+            ["KAFKA_PROPERTIES": "sasl.password \(SweepSecret.password)"],
             ["CERTYO_BATCH_MAX_RECORDS": "5000"],
             ["CERTYO_BATCH_MAX_BYTES": "1"],
             ["CERTYO_BATCH_LINGER": "-1"],
