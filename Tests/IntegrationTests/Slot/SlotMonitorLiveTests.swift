@@ -164,7 +164,9 @@ struct SlotMonitorLiveTests {
     .timeLimit(.minutes(3))
 )
 struct SlotMonitorStoppedServerTests {
-    static let port = 25450
+    /// Below the ephemeral range; random within 25450...25499 so that a leftover cluster of an interrupted run
+    /// does not block the next one.
+    static let port = Int.random(in: 25450...25499)
 
     @Test func stoppedServerGivesUnreachableLineAndTheSidecarKeepsRunning() async throws {
         let home = "/tmp/certyo-cdc-slot-stopped-\(getpid())"

@@ -148,22 +148,15 @@ enum SlotTestSupport {
     static func testPostgres(_ command: String, home: String, port: Int) throws -> String {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = root.appendingPathComponent("scripts/test-postgres.sh")
-        process.arguments = [command]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CDC_PG_HOME"] = home
-        environment["CDC_POSTGRES_PORT"] = String(port)
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw ScriptError(message: "test-postgres.sh \(command) failed: \(text)")
+        let script = root.appendingPathComponent("scripts/test-postgres.sh").path
+        // Output to a file, not a pipe: the server pg_ctl starts inherits the script's stderr, so a pipe would never
+        // reach end-of-file. `system` waits for the script alone.
+        let outputPath = home + ".script-output"
+        let status = system("CDC_PG_HOME='\(home)' CDC_POSTGRES_PORT=\(port) '\(script)' \(command) >'\(outputPath)' 2>&1")
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        if command == "purge" { try? FileManager.default.removeItem(atPath: outputPath) }
+        guard status == 0 else {
+            throw ScriptError(message: "test-postgres.sh \(command) failed (\(status)): \(text)")
         }
         return text
     }
