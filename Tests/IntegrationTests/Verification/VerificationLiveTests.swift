@@ -289,7 +289,7 @@ struct VerificationLiveTests {
                 try await tasks.waitForAll()
             }
         }
-        let lines = logs.all.filter { $0.contains("verification: PostgreSQL unavailable") }
+        let lines = logs.all.filter { $0.contains("verification: PostgreSQL failed, pass abandoned") }
         #expect(lines.count >= 2)
         #expect(!logs.all.contains { $0.contains(PostgresTestEnvironment.password) })
 
