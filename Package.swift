@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "certyo-cdc", targets: ["certyo-cdc"]),
         .executable(name: "certyo-emulator", targets: ["certyo-emulator"]),
+        .executable(name: "certyo-bench", targets: ["certyo-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -128,6 +129,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The benchmark (scripts/bench.sh): mock Kafka, a minimal 202 sink, raw drain, end to end, decode loop, RSS.
+        .executableTarget(
+            name: "certyo-bench",
+            dependencies: [
+                "CDCCore",
+                "KafkaBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(
             name: "CDCCoreTests",
@@ -158,7 +173,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CertyoCDCTests",
-            dependencies: ["CertyoCDC", "CertyoClient", "CDCCore", "KafkaBridge"],
+            dependencies: [
+                "CertyoCDC", "CertyoClient", "CDCCore", "KafkaBridge", "PostgresBridge",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KafkaBridgeTests", dependencies: ["KafkaBridge"], swiftSettings: swiftSettings),
@@ -169,6 +187,8 @@ let package = Package(
                 "CertyoCDC", "CertyoEmulator", "CertyoClient", "KafkaBridge", "PostgresBridge", "CDCCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings

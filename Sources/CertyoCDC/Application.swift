@@ -3,6 +3,7 @@ import CertyoClient
 import KafkaBridge
 import Logging
 import PostgresBridge
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 #if canImport(Glibc)
@@ -16,23 +17,55 @@ import Darwin
 public struct CertyoCDCApplication: Sendable {
     public var configuration: CertyoCDCConfiguration
     public var logger: Logger
+    /// What `/ready` reports; the pipeline, the Certyo probe and the slot sidecar set their parts.
+    public var readiness: Readiness
+    /// What `/metrics` renders; the executable passes the registry it bootstrapped swift-metrics with.
+    public var metricsRegistry: PrometheusCollectorRegistry
 
-    public init(configuration: CertyoCDCConfiguration, logger: Logger) {
+    public init(
+        configuration: CertyoCDCConfiguration, logger: Logger, readiness: Readiness = Readiness(),
+        metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.readiness = readiness
+        self.metricsRegistry = metricsRegistry
     }
 
     public func run() async throws {
         let configuration = configuration
         let logger = logger
+        let readiness = readiness
+        let registry = metricsRegistry
         try await withCertyoClient(configuration: configuration.certyo, logger: logger) { client in
             var services: [any Service] = []
+            // Shared by /ready, the pipeline, the Certyo probe and the slot sidecar.
+            readiness.update { $0.pipelineEnabled = configuration.pipelineEnabled }
+            let metrics = PipelineMetrics(factory: PipelineMetrics.makePrometheusFactory(registry: registry))
+            let sink = CertyoBatchSink(client: client, apiKeyFile: configuration.apiKeyFile, logger: logger,
+                                       metrics: metrics, readiness: readiness)
+            if let server = configuration.operationsServer {
+                // Registered first: it stops last, so /health answers while the pipeline drains.
+                services.append(OperationsServer(configuration: server, registry: registry, readiness: readiness,
+                                                 metrics: metrics, logger: logger))
+            }
+            services.append(CertyoProbe(
+                client: client, readiness: readiness, interval: configuration.certyoProbeInterval,
+                reloadCredentials: { await sink.reloadCredentials() }, logger: logger
+            ))
             var producer: KafkaProducer?
             var postgres: PostgresConnection?
-            if let dsn = configuration.postgresDSN {
+            // The column catalog serves only the pipeline: a sidecar-only instance must start with PostgreSQL down.
+            if let dsn = configuration.postgresDSN, configuration.pipelineEnabled {
                 postgres = try await PostgresConnection.connect(
                     configuration: try PostgresConfiguration(dsn: dsn), logger: logger
                 )
+            }
+            if let dsn = configuration.postgresDSN, configuration.slotMonitorEnabled {
+                services.append(SlotMonitor(
+                    configuration: configuration.slot, postgres: try PostgresConfiguration(dsn: dsn),
+                    readiness: readiness, logger: logger
+                ))
             }
             if configuration.verification.enabled, let dsn = configuration.postgresDSN {
                 var postgresConfiguration = try PostgresConfiguration(dsn: dsn)
@@ -54,12 +87,12 @@ public struct CertyoCDCApplication: Sendable {
                 )
                 // Registered last: it stops first, so nothing is fetched while the others wind down.
                 services.append(PipelineService(
-                    configuration: configuration.pipeline, decoder: decoder, sink: CertyoBatchSink(client: client, apiKeyFile: configuration.apiKeyFile, logger: logger),
+                    configuration: configuration.pipeline, decoder: decoder, sink: sink,
                     deadLetters: KafkaDeadLetterSink(topic: configuration.deadLetterTopic, producer: dlqProducer),
-                    logger: logger
+                    statistics: PipelineStatistics(metrics: metrics, readiness: readiness), logger: logger
                 ))
             }
-            guard !services.isEmpty else {
+            guard services.contains(where: { !($0 is OperationsServer) && !($0 is CertyoProbe) }) else {
                 logger.error("no service is enabled: set CERTYO_PIPELINE_ENABLED=true or CERTYO_VERIFY_ENABLED=true")
                 return
             }

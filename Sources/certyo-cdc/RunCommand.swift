@@ -39,6 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     var dlqTopic: String?
     @Option(name: .customLong("pipeline"), help: "Run the Kafka pipeline, true/false (CERTYO_PIPELINE_ENABLED). Default: true")
     var pipeline: String?
+    @OptionGroup var slot: SlotOptions
     @Option(name: .customLong("verify"), help: "Run the verification worker (status write-back), true/false (CERTYO_VERIFY_ENABLED). Default: false")
     var verify: String?
     @Option(name: .customLong("verify-interval"), help: "Pause between verification passes (CERTYO_VERIFY_INTERVAL). Default: 30s")
@@ -55,6 +56,10 @@ struct RunCommand: AsyncParsableCommand {
     var verifyPublication: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (CERTYO_LOG_LEVEL). Default: info")
     var logLevel: String?
+    @Option(name: .customLong("http-port"), help: "Port of /metrics, /health and /ready; 0 or off disables it (CERTYO_HTTP_PORT). Default: 9464")
+    var httpPort: String?
+    @Option(name: .customLong("http-host"), help: "Address the operations endpoint binds (CERTYO_HTTP_HOST). Default: 0.0.0.0")
+    var httpHost: String?
 
     func run() async throws {
         var flags: [Setting: String] = [:]
@@ -63,12 +68,13 @@ struct RunCommand: AsyncParsableCommand {
             (.requestTimeout, requestTimeout), (.bootstrapServers, bootstrapServers), (.groupID, groupID),
             (.topicPattern, topicPattern), (.batchMaxRecords, batchMaxRecords), (.batchMaxBytes, batchMaxBytes),
             (.batchLinger, batchLinger), (.maxInFlight, maxInFlight), (.deadLetterTopic, dlqTopic),
-            (.pipelineEnabled, pipeline), (.logLevel, logLevel),
+            (.pipelineEnabled, pipeline), (.logLevel, logLevel), (.httpPort, httpPort), (.httpHost, httpHost),
             (.verifyEnabled, verify), (.verifyInterval, verifyInterval), (.verifyBatchSize, verifyBatchSize),
             (.verifyConcurrency, verifyConcurrency), (.verifyGracePeriod, verifyGracePeriod),
             (.verifyTables, verifyTables), (.verifyPublication, verifyPublication),
         ]
         for case (let setting, let value?) in given { flags[setting] = value }
+        flags.merge(slot.flags) { $1 }
         let raw = RawSettings(flags: flags, repeatedFlags: [.kafkaProperties: kafkaProperties],
                               environment: ProcessInfo.processInfo.environment)
         let configuration: CertyoCDCConfiguration
@@ -79,7 +85,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         bootstrapLogging(level: configuration.logLevel)
-        try await CertyoCDCApplication(configuration: configuration, logger: Logger(label: "certyo-cdc")).run()
+        let registry = PipelineMetrics.bootstrapPrometheus()
+        try await CertyoCDCApplication(configuration: configuration, logger: Logger(label: "certyo-cdc"),
+                                       metricsRegistry: registry).run()
     }
 }
 

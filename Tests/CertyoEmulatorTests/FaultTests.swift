@@ -231,6 +231,10 @@ struct FaultTests {
             #expect(entries.first?["path"] as? String == "/api/v1/records")
             #expect(entries.first?["status"] as? Int == 502)
             #expect(entries.first?["idempotencyKeys"] as? [String] == [])
+            // Refused before processing, yet the log names the call's first idempotency key (to pair retries).
+            #expect(entries.first?["batchFingerprint"] as? String == "admin-key")
+            let arrived = try #require(entries.first?["elapsedSeconds"] as? Double)
+            #expect((entries.first?["answeredElapsedSeconds"] as? Double).map { $0 >= arrived } == true)
             #expect(entries.first?["fault"] as? String == "server_error")
             #expect(entries.first?["arrivedAt"] as? String != nil)
 

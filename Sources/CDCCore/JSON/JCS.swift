@@ -67,6 +67,10 @@ enum JCS {
     /// Appends a JSON number given as text (any valid JSON number) in ECMAScript form, via binary64.
     /// Integers of up to 15 digits are copied as they are (they are exact in binary64).
     static func appendNumberText(_ bytes: ArraySlice<UInt8>, isInteger: Bool, to out: inout [UInt8]) -> Bool {
+        if !isInteger, isCanonicalPlainDecimal(bytes) {
+            out.append(contentsOf: bytes)
+            return true
+        }
         if isInteger {
             let digits = bytes.first == UInt8(ascii: "-") ? bytes.count - 1 : bytes.count
             if digits <= 15 {
@@ -81,6 +85,33 @@ enum JCS {
         guard let value = Double(Substring(decoding: bytes, as: UTF8.self)), value.isFinite else { return false }
         appendNumber(value, to: &out)
         return true
+    }
+
+    /// Whether JSON number text with a fraction (`2.5`, `-0.0125`) is already what ECMAScript prints for its
+    /// binary64 value, so it can be copied without a round trip through `Double`.
+    ///
+    /// True for `-?(0|[1-9][0-9]*)\.[0-9]*[1-9]` with at most 15 significant digits (DBL_DIG: such a decimal is the
+    /// shortest text of its double, so the shortest round-trip digits are its own) and, below 1, at most 5 zeros
+    /// after the point (ECMAScript switches to exponent form at 1e-7). Everything else takes the `Double` path.
+    static func isCanonicalPlainDecimal(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var index = bytes.startIndex
+        let end = bytes.endIndex
+        if index < end, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let integerStart = index
+        while index < end, bytes[index] &- 48 < 10 { index += 1 }
+        let integerLength = index - integerStart
+        guard integerLength >= 1, index < end, bytes[index] == UInt8(ascii: ".") else { return false }
+        if integerLength > 1, bytes[integerStart] == UInt8(ascii: "0") { return false }
+        index += 1
+        let fractionStart = index
+        while index < end, bytes[index] &- 48 < 10 { index += 1 }
+        guard index == end, end > fractionStart, bytes[end - 1] != UInt8(ascii: "0") else { return false }
+        if bytes[integerStart] == UInt8(ascii: "0") {
+            var firstNonZero = fractionStart
+            while bytes[firstNonZero] == UInt8(ascii: "0") { firstNonZero += 1 }  // ends: the last digit is not 0
+            return firstNonZero - fractionStart <= 5 && end - firstNonZero <= 15
+        }
+        return integerLength + (end - fractionStart) <= 15
     }
 
     /// Appends a finite double as ECMAScript's `Number.prototype.toString` writes it.
@@ -170,6 +201,7 @@ enum JCS {
             out.append(UInt8(ascii: "]"))
             return ok
         case .object:
+            if let done = appendObjectByBytes(tape, index, to: &out) { return done }
             var members: [(key: [UInt16], name: [UInt8], value: Int)] = []
             members.reserveCapacity(Int(node.count))
             var ok = true
@@ -198,6 +230,57 @@ enum JCS {
             out.append(UInt8(ascii: "}"))
         }
         return true
+    }
+
+    /// The common case of ``appendCanonical(_:_:to:)`` for an object, without a buffer per member name: when no
+    /// name has an escape or a character at or above U+E000, UTF-8 byte order is UTF-16 code unit order (they differ
+    /// only between U+E000...U+FFFF and supplementary characters), so members are sorted by their raw bytes, which
+    /// are also their canonical text. Returns `nil` (nothing written) when that does not hold.
+    private static func appendObjectByBytes(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool? {
+        var members: [(start: Int32, end: Int32, value: Int32)] = []
+        members.reserveCapacity(Int(tape[index].count))
+        var plain = true
+        tape.forEachMember(index) { key, value in
+            let node = tape[key]
+            if node.flag { plain = false }
+            members.append((node.start, node.end, Int32(value)))
+        }
+        guard plain else { return nil }
+        return tape.bytes.withUnsafeBufferPointer { bytes -> Bool? in
+            for member in members {
+                for offset in Int(member.start)..<Int(member.end) where bytes[offset] >= 0xEE { return nil }
+            }
+            func compare(_ a: (start: Int32, end: Int32, value: Int32), _ b: (start: Int32, end: Int32, value: Int32))
+                -> Int
+            {
+                let lengthA = Int(a.end - a.start)
+                let lengthB = Int(b.end - b.start)
+                var offset = 0
+                while offset < lengthA, offset < lengthB {
+                    let byteA = bytes[Int(a.start) + offset]
+                    let byteB = bytes[Int(b.start) + offset]
+                    if byteA != byteB { return byteA < byteB ? -1 : 1 }
+                    offset += 1
+                }
+                return lengthA - lengthB
+            }
+            members.sort { compare($0, $1) < 0 }
+            out.append(UInt8(ascii: "{"))
+            for offset in members.indices {
+                let member = members[offset]
+                if offset > 0 {
+                    if compare(members[offset - 1], member) == 0 { return false }  // duplicate name: not I-JSON
+                    out.append(UInt8(ascii: ","))
+                }
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[Int(member.start)..<Int(member.end)]))
+                out.append(UInt8(ascii: "\""))
+                out.append(UInt8(ascii: ":"))
+                if !appendCanonical(tape, Int(member.value), to: &out) { return false }
+            }
+            out.append(UInt8(ascii: "}"))
+            return true
+        }
     }
 
     static func utf16(_ utf8: [UInt8]) -> [UInt16] {

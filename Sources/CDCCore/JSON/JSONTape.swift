@@ -39,26 +39,33 @@ struct JSONTape: Sendable {
     init(parsing bytes: [UInt8], range: Range<Int>? = nil, skipping: [StaticString] = []) throws(ParseError) {
         self.bytes = bytes
         let range = range ?? 0..<bytes.count
-        var nodes: [Node] = []
-        nodes.reserveCapacity(16 + range.count / 12)
-        let result: ParseError? = bytes.withUnsafeBufferPointer { buffer -> ParseError? in
-            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound, skipping: skipping)
-            do throws(ParseError) {
-                parser.skipWhitespace()
-                try parser.parseValue(into: &nodes, depth: 0)
-                parser.skipWhitespace()
-                if parser.position != parser.end {
-                    return ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
+        // Nodes are written straight into the array's storage (no per-node append). Every node but the first owns
+        // at least two bytes (a key its quotes; a value its separator and one byte), so count / 2 + 2 always fits.
+        let capacity = range.count / 2 + 2
+        var failure: ParseError? = nil
+        let nodes = [Node](unsafeUninitializedCapacity: capacity) { storage, initialized in
+            initialized = 0
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let base = storage.baseAddress else { return }
+                var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound,
+                                    skipping: skipping, nodes: base, capacity: capacity)
+                do throws(ParseError) {
+                    parser.skipWhitespace()
+                    try parser.parseValue(depth: 0)
+                    parser.skipWhitespace()
+                    if parser.position != parser.end {
+                        throw ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
+                    }
+                    if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
+                        throw ParseError(offset: bad, message: "invalid UTF-8")
+                    }
+                } catch {
+                    failure = error
                 }
-                if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
-                    return ParseError(offset: bad, message: "invalid UTF-8")
-                }
-                return nil
-            } catch {
-                return error
+                initialized = parser.nodeCount
             }
         }
-        if let result { throw result }
+        if let failure { throw failure }
         self.nodes = nodes
     }
 
@@ -107,10 +114,13 @@ struct JSONTape: Sendable {
         guard length == literal.utf8CodeUnitCount else { return false }
         let start = Int(node.start)
         let pointer = literal.utf8Start
-        for offset in 0..<length where bytes[start + offset] != pointer[offset] {
-            return false
+        return bytes.withUnsafeBufferPointer { buffer in
+            guard start >= 0, start + length <= buffer.count, let base = buffer.baseAddress else { return false }
+            for offset in 0..<length where base[start + offset] != pointer[offset] {
+                return false
+            }
+            return true
         }
-        return true
     }
 
     /// Whether the raw bytes of `node` equal `other`.
@@ -118,10 +128,17 @@ struct JSONTape: Sendable {
         let length = Int(node.end - node.start)
         guard length == other.count else { return false }
         let start = Int(node.start)
-        for offset in 0..<length where bytes[start + offset] != other[offset] {
-            return false
+        return bytes.withUnsafeBufferPointer { buffer in
+            other.withUnsafeBufferPointer { other in
+                guard start >= 0, start + length <= buffer.count, let base = buffer.baseAddress,
+                    let otherBase = other.baseAddress
+                else { return length == 0 }
+                for offset in 0..<length where base[start + offset] != otherBase[offset] {
+                    return false
+                }
+                return true
+            }
         }
-        return true
     }
 
     func rawBytes(_ node: Node) -> ArraySlice<UInt8> {
@@ -264,6 +281,16 @@ extension JSONTape {
         var position: Int
         let end: Int
         var skipping: [StaticString] = []
+        /// The tape being written (owned by the array under construction), `count` nodes so far.
+        let nodes: UnsafeMutablePointer<Node>
+        let capacity: Int
+        var nodeCount = 0
+
+        @inline(__always) mutating func append(_ node: Node) throws(ParseError) {
+            guard nodeCount < capacity else { throw error("too many values") }  // cannot happen: see init
+            (nodes + nodeCount).initialize(to: node)
+            nodeCount += 1
+        }
 
         static let maximumDepth = 512
 
@@ -281,7 +308,7 @@ extension JSONTape {
         }
 
         /// Skips an object or array (strings scanned eight bytes at a time); appends one node with its span.
-        mutating func skipContainer(into nodes: inout [Node]) throws(ParseError) {
+        mutating func skipContainer() throws(ParseError) {
             let start = position
             let kind: Kind = buffer[position] == UInt8(ascii: "{") ? .object : .array
             var depth = 0
@@ -306,8 +333,8 @@ extension JSONTape {
                     depth -= 1
                     if depth == 0 {
                         position += 1
-                        let index = nodes.count
-                        nodes.append(Node(kind: kind, flag: true, start: Int32(start), end: Int32(position),
+                        let index = nodeCount
+                        try append(Node(kind: kind, flag: true, start: Int32(start), end: Int32(position),
                                           next: Int32(index + 1), count: 0))
                         return
                     }
@@ -330,13 +357,13 @@ extension JSONTape {
 
         func error(_ message: String) -> ParseError { ParseError(offset: position, message: message) }
 
-        mutating func parseValue(into nodes: inout [Node], depth: Int) throws(ParseError) {
+        mutating func parseValue(depth: Int) throws(ParseError) {
             guard position < end else { throw error("unexpected end of JSON") }
             switch buffer[position] {
             case UInt8(ascii: "{"):
                 guard depth < Parser.maximumDepth else { throw error("JSON nested too deeply") }
-                let index = nodes.count
-                nodes.append(Node(kind: .object, flag: false, start: Int32(position), end: 0, next: 0, count: 0))
+                let index = nodeCount
+                try append(Node(kind: .object, flag: false, start: Int32(position), end: 0, next: 0, count: 0))
                 position += 1
                 skipWhitespace()
                 var count: Int32 = 0
@@ -347,18 +374,18 @@ extension JSONTape {
                         guard position < end, buffer[position] == UInt8(ascii: "\"") else {
                             throw error("expected a member name")
                         }
-                        try parseString(into: &nodes)
+                        try parseString()
                         skipWhitespace()
                         guard position < end, buffer[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
                         position += 1
                         skipWhitespace()
                         if depth == 0, !skipping.isEmpty, position < end,
                             buffer[position] == UInt8(ascii: "{") || buffer[position] == UInt8(ascii: "["),
-                            isSkipped(nodes[nodes.count - 1])
+                            isSkipped(nodes[nodeCount - 1])
                         {
-                            try skipContainer(into: &nodes)
+                            try skipContainer()
                         } else {
-                            try parseValue(into: &nodes, depth: depth + 1)
+                            try parseValue(depth: depth + 1)
                         }
                         count += 1
                         skipWhitespace()
@@ -375,12 +402,12 @@ extension JSONTape {
                     }
                 }
                 nodes[index].end = Int32(position)
-                nodes[index].next = Int32(nodes.count)
+                nodes[index].next = Int32(nodeCount)
                 nodes[index].count = count
             case UInt8(ascii: "["):
                 guard depth < Parser.maximumDepth else { throw error("JSON nested too deeply") }
-                let index = nodes.count
-                nodes.append(Node(kind: .array, flag: false, start: Int32(position), end: 0, next: 0, count: 0))
+                let index = nodeCount
+                try append(Node(kind: .array, flag: false, start: Int32(position), end: 0, next: 0, count: 0))
                 position += 1
                 skipWhitespace()
                 var count: Int32 = 0
@@ -388,7 +415,7 @@ extension JSONTape {
                     position += 1
                 } else {
                     while true {
-                        try parseValue(into: &nodes, depth: depth + 1)
+                        try parseValue(depth: depth + 1)
                         count += 1
                         skipWhitespace()
                         guard position < end else { throw error("unexpected end of JSON in an array") }
@@ -404,37 +431,37 @@ extension JSONTape {
                     }
                 }
                 nodes[index].end = Int32(position)
-                nodes[index].next = Int32(nodes.count)
+                nodes[index].next = Int32(nodeCount)
                 nodes[index].count = count
             case UInt8(ascii: "\""):
-                try parseString(into: &nodes)
+                try parseString()
             case UInt8(ascii: "t"):
-                try literal("true", .true, into: &nodes)
+                try literal("true", .true)
             case UInt8(ascii: "f"):
-                try literal("false", .false, into: &nodes)
+                try literal("false", .false)
             case UInt8(ascii: "n"):
-                try literal("null", .null, into: &nodes)
+                try literal("null", .null)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                try parseNumber(into: &nodes)
+                try parseNumber()
             default:
                 throw error("unexpected character")
             }
         }
 
-        mutating func literal(_ text: StaticString, _ kind: Kind, into nodes: inout [Node]) throws(ParseError) {
+        mutating func literal(_ text: StaticString, _ kind: Kind) throws(ParseError) {
             let length = text.utf8CodeUnitCount
             guard position + length <= end else { throw error("invalid literal") }
             for offset in 0..<length where buffer[position + offset] != text.utf8Start[offset] {
                 throw error("invalid literal")
             }
-            let index = nodes.count
-            nodes.append(
+            let index = nodeCount
+            try append(
                 Node(kind: kind, flag: false, start: Int32(position), end: Int32(position + length),
                      next: Int32(index + 1), count: 0))
             position += length
         }
 
-        mutating func parseString(into nodes: inout [Node]) throws(ParseError) {
+        mutating func parseString() throws(ParseError) {
             position += 1  // opening quote
             let start = position
             var escaped = false
@@ -451,14 +478,14 @@ extension JSONTape {
                 throw error("control character in a string")
             }
             guard position < end else { throw error("unterminated string") }
-            let index = nodes.count
-            nodes.append(
+            let index = nodeCount
+            try append(
                 Node(kind: .string, flag: escaped, start: Int32(start), end: Int32(position), next: Int32(index + 1),
                      count: 0))
             position += 1  // closing quote
         }
 
-        mutating func parseNumber(into nodes: inout [Node]) throws(ParseError) {
+        mutating func parseNumber() throws(ParseError) {
             let start = position
             var fractional = false
             if buffer[position] == UInt8(ascii: "-") { position += 1 }
@@ -483,8 +510,8 @@ extension JSONTape {
                 guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
                 while position < end, (48...57).contains(buffer[position]) { position += 1 }
             }
-            let index = nodes.count
-            nodes.append(
+            let index = nodeCount
+            try append(
                 Node(kind: .number, flag: fractional, start: Int32(start), end: Int32(position),
                      next: Int32(index + 1), count: 0))
         }

@@ -9,8 +9,37 @@ import Crypto
 /// at one LSN, so the operation and the key complete it.
 enum IdempotencyKey {
     static let maximumInlineIdLength = 64
+    private static let dbz1Scheme = Array("dbz1".utf8)
 
     static func make(database: String, table: TableName, lsn: Int64, op: String, recordId: String) -> String {
+        var scratch: [UInt8] = []
+        return make(database: database, table: table, lsn: lsn, op: op, recordId: recordId, scratch: &scratch)
+    }
+
+    /// The same, building the text in `scratch` (a buffer the caller reuses, so the only allocation is the
+    /// `String`).
+    static func make(
+        database: String, table: TableName, lsn: Int64, op: String, recordId: String, scratch key: inout [UInt8]
+    ) -> String {
+        build(scheme: dbz1Scheme, database: database, table: table, op: op, recordId: recordId, into: &key) {
+            appendDecimal(lsn, to: &$0)
+        }
+    }
+
+    /// `<scheme>:<database>:<schema.table>:<position>:<op>:<recordId or sha256=...>`.
+    static func make(
+        scheme: String, database: String, table: TableName, position: String, op: String, recordId: String
+    ) -> String {
+        var scratch: [UInt8] = []
+        return build(scheme: Array(scheme.utf8), database: database, table: table, op: op, recordId: recordId, into: &scratch) {
+            $0.append(contentsOf: position.utf8)
+        }
+    }
+
+    private static func build(
+        scheme: [UInt8], database: String, table: TableName, op: String, recordId: String,
+        into key: inout [UInt8], position: (inout [UInt8]) -> Void
+    ) -> String {
         let id: String
         if recordId.utf8.count <= maximumInlineIdLength {
             id = recordId
@@ -20,20 +49,37 @@ enum IdempotencyKey {
                 String(decoding: [JCS.hexDigit(byte >> 4), JCS.hexDigit(byte & 0xF)], as: UTF8.self)
             }.joined()
         }
-        var key: [UInt8] = []
+        key.removeAll(keepingCapacity: true)
         key.reserveCapacity(32 + database.utf8.count + table.schema.utf8.count + table.table.utf8.count + id.utf8.count)
-        key.append(contentsOf: "dbz1:".utf8)
+        key.append(contentsOf: scheme)
+        key.append(UInt8(ascii: ":"))
         key.append(contentsOf: database.utf8)
         key.append(UInt8(ascii: ":"))
         key.append(contentsOf: table.schema.utf8)
         key.append(UInt8(ascii: "."))
         key.append(contentsOf: table.table.utf8)
         key.append(UInt8(ascii: ":"))
-        key.append(contentsOf: String(lsn).utf8)
+        position(&key)
         key.append(UInt8(ascii: ":"))
         key.append(contentsOf: op.utf8)
         key.append(UInt8(ascii: ":"))
         key.append(contentsOf: id.utf8)
         return String(decoding: key, as: UTF8.self)
+    }
+
+    /// Appends `value` in decimal, without building a `String`.
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of stack for up to 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(truncatingIfNeeded: magnitude % 10) + 48
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
     }
 }

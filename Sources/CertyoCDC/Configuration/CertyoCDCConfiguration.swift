@@ -20,6 +20,14 @@ public struct CertyoCDCConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// `CERTYO_API_KEY_FILE`, re-read while Certyo refuses the key. Default: none.
     public var apiKeyFile: String?
+    /// The replication-slot sidecar's slot, interval and thresholds.
+    public var slot = SlotMonitor.Configuration()
+    /// Whether the slot sidecar runs when ``postgresDSN`` is set. Default: `true`.
+    public var slotMonitorEnabled = true
+    /// The operations endpoint (`/metrics`, `/health`, `/ready`); `nil` turns it off. Default: `0.0.0.0:9464`.
+    public var operationsServer: OperationsServer.Configuration? = OperationsServer.Configuration()
+    /// How often Certyo is probed while it is not known to accept the key. Default: 30 s.
+    public var certyoProbeInterval: Duration = .seconds(30)
     /// The verification worker (status write-back). Default: off.
     public var verification = VerificationConfiguration()
 
@@ -42,7 +50,7 @@ public struct CertyoCDCConfiguration: Sendable {
             url.host != nil
         else {
             throw ConfigError(code: .invalid, setting: Setting.certyoBaseURL.name,
-                              message: "'\(baseURL)' is not an http or https URL",
+                              message: "'\(SettingParser.withoutCredentials(baseURL))' is not an http or https URL",
                               fix: "give Certyo's base URL, e.g. https://www.certyos.com")
         }
         let key = try apiKey(raw, readFile: readFile)
@@ -109,6 +117,11 @@ public struct CertyoCDCConfiguration: Sendable {
         if let enabled = raw.value(.pipelineEnabled) {
             configuration.pipelineEnabled = try SettingParser.boolean(enabled, .pipelineEnabled)
         }
+        configuration.slot = try SlotMonitor.Configuration.load(raw)
+        if let enabled = raw.value(.slotMonitorEnabled) {
+            configuration.slotMonitorEnabled = try SettingParser.boolean(enabled, .slotMonitorEnabled)
+        }
+        configuration.operationsServer = try operationsServer(raw)
         if let level = raw.value(.logLevel) {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigError(code: .invalid, setting: Setting.logLevel.name, message: "'\(level)' is not a log level",
@@ -118,6 +131,25 @@ public struct CertyoCDCConfiguration: Sendable {
         }
         try configuration.loadVerification(raw)
         return configuration
+    }
+
+    private static func operationsServer(_ raw: RawSettings) throws -> OperationsServer.Configuration? {
+        var server = OperationsServer.Configuration()
+        if let port = raw.value(.httpPort) {
+            if port.lowercased() == "off" { return nil }
+            server.port = try SettingParser.integer(port, .httpPort, range: 0...65535)
+            if server.port == 0 { return nil }
+        }
+        if let host = raw.value(.httpHost) {
+            let trimmed = host.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, !trimmed.contains(where: { $0.isWhitespace || "/@?#".contains($0) }) else {
+                throw ConfigError(code: .invalid, setting: Setting.httpHost.name,
+                                  message: "'\(host)' is not a host name or IP address",
+                                  fix: "give an address to bind, e.g. 0.0.0.0 (all interfaces) or 127.0.0.1")
+            }
+            server.host = trimmed
+        }
+        return server
     }
 
     private static func apiKey(_ raw: RawSettings, readFile: (String) throws -> String) throws -> String {

@@ -32,6 +32,24 @@ public struct Setting: Sendable, Hashable {
     public static let postgresDSN = Setting("pg-dsn", "PG_DSN", secret: true)
     public static let pipelineEnabled = Setting("pipeline", "CERTYO_PIPELINE_ENABLED")
     public static let logLevel = Setting("log-level", "CERTYO_LOG_LEVEL")
+    public static let httpPort = Setting("http-port", "CERTYO_HTTP_PORT")
+    public static let httpHost = Setting("http-host", "CERTYO_HTTP_HOST")
+
+    // Without Kafka: `listen`, `poll`, `setup`.
+    /// The schema of the `_certyo_*` tables and the trigger function.
+    public static let captureSchema = Setting("capture-schema", "CERTYO_CAPTURE_SCHEMA")
+    /// How long the listener waits for a NOTIFY before reading the outbox anyway.
+    public static let listenWakeInterval = Setting("wake-interval", "CERTYO_LISTEN_WAKE_INTERVAL")
+    /// The polled table (`schema.table`, or `table` in `public`).
+    public static let pollTable = Setting("table", "CERTYO_POLL_TABLE")
+    /// The polled table's version column.
+    public static let pollColumn = Setting("column", "CERTYO_POLL_COLUMN")
+    /// The polled table's soft-delete column.
+    public static let pollDeletedColumn = Setting("deleted-column", "CERTYO_POLL_DELETED_COLUMN")
+    /// The pause after a page that was not full.
+    public static let pollInterval = Setting("poll-interval", "CERTYO_POLL_INTERVAL")
+    /// The margin below the oldest open transaction's start.
+    public static let pollOverlap = Setting("poll-overlap", "CERTYO_POLL_OVERLAP")
 }
 
 /// Raw setting values as given: flags win over environment variables, which win over defaults.
@@ -93,13 +111,31 @@ enum SettingParser {
         }
     }
 
+    /// What a message may quote of a malformed `key=value` entry: the name up to a `:` or a space (a typo for `=`),
+    /// never what follows it, which may be a password (`sasl.password:...`).
+    static func propertyName(_ entry: String) -> String {
+        let name = entry.prefix { $0 != ":" && !$0.isWhitespace }
+        return name.count == entry.count ? entry : name + "…"
+    }
+
+    /// `url` with any `user:password@` part replaced by `***@`, so a message can quote it.
+    static func withoutCredentials(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@") else { return url }
+        let scheme = url.firstIndex(of: ":").flatMap { colon in
+            url[colon...].hasPrefix("://") ? url.index(colon, offsetBy: 3) : nil
+        }
+        let start = scheme ?? url.startIndex
+        guard start <= at else { return url }
+        return String(url[..<start]) + "***" + String(url[at...])
+    }
+
     /// `key=value` pairs, from repeated flags and from a comma-separated environment variable.
     static func properties(_ entries: [String], _ setting: Setting) throws -> [String: String] {
         var result: [String: String] = [:]
         for entry in entries {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
                 throw ConfigError(code: .invalid, setting: setting.name,
-                                  message: "'\(entry)' is not of the form key=value",
+                                  message: "'\(propertyName(entry))' is not of the form key=value",
                                   fix: "give librdkafka properties as key=value, e.g. session.timeout.ms=10000")
             }
             result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])

@@ -8,15 +8,24 @@ public struct CertyoBatchSink: BatchSink {
     private let client: CertyoClient
     private let apiKeyFile: String?
     private let logger: Logger?
+    private let metrics: PipelineMetrics?
+    private let readiness: Readiness?
 
     /// - Parameters:
     ///   - client: The Certyo client.
     ///   - apiKeyFile: `CERTYO_API_KEY_FILE`, re-read while Certyo refuses the key, so a rotated key is picked up
     ///     without a restart.
-    public init(client: CertyoClient, apiKeyFile: String? = nil, logger: Logger? = nil) {
+    ///   - metrics: Receives each call's latency (by status) and size. Default: none.
+    ///   - readiness: Told whether Certyo accepts the key after each call. Default: none.
+    public init(
+        client: CertyoClient, apiKeyFile: String? = nil, logger: Logger? = nil, metrics: PipelineMetrics? = nil,
+        readiness: Readiness? = nil
+    ) {
         self.client = client
         self.apiKeyFile = apiKeyFile
         self.logger = logger
+        self.metrics = metrics
+        self.readiness = readiness
     }
 
     public func reloadCredentials() async {
@@ -36,7 +45,19 @@ public struct CertyoBatchSink: BatchSink {
     }
 
     public func ingest(_ records: [CertyoRecord]) async throws -> BatchReceipt {
-        let response = try await client.ingestBulk(records)
+        let started = ContinuousClock.now
+        let response: BulkIngestResponse
+        do {
+            response = try await client.ingestBulk(records)
+        } catch {
+            let outcome = CertyoOutcome(error)
+            metrics?.recordCall(status: outcome.label, duration: ContinuousClock.now - started,
+                                records: records.count)
+            outcome.apply(to: readiness)
+            throw error
+        }
+        metrics?.recordCall(status: "202", duration: ContinuousClock.now - started, records: records.count)
+        CertyoOutcome.accepted.apply(to: readiness)
         return BatchReceipt(accepted: response.accepted, replayed: response.results.lazy.filter(\.idempotencyReplayed).count)
     }
 

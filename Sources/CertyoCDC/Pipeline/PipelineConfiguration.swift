@@ -22,6 +22,22 @@ public struct PipelineConfiguration: Sendable {
     public var unauthorisedRetryInterval: Duration = .seconds(30)
     /// How often the `certyo_auth_failed` alert line repeats while the key is refused. Default: 60 s.
     public var unauthorisedAlertInterval: Duration = .seconds(60)
+    /// How often the per-partition lag gauges are refreshed from the brokers' high watermarks (only when metrics are
+    /// on). Default: 10 s.
+    public var lagRefreshInterval: Duration = .seconds(10)
 
     public init() {}
+}
+
+extension PipelineConfiguration {
+    /// The shared delivery loop's settings, from ``retry``, ``pauseAfterRetries``, ``unauthorisedRetryInterval`` and
+    /// ``unauthorisedAlertInterval``.
+    var delivery: DeliveryConfiguration {
+        var delivery = DeliveryConfiguration()
+        delivery.retry = retry
+        delivery.pauseAfterRetries = pauseAfterRetries
+        delivery.unauthorisedRetryInterval = unauthorisedRetryInterval
+        delivery.unauthorisedAlertInterval = unauthorisedAlertInterval
+        return delivery
+    }
 }

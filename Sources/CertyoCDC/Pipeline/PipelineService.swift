@@ -49,9 +49,15 @@ public final class PipelineService<Decoder: ChangeDecoder>: Service {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await core.runCommitter() }
             group.addTask { await core.runLauncher() }
+            if let metrics = statistics.metrics {
+                let lag = PartitionLagMonitor(statistics: statistics, metrics: metrics,
+                                              interval: configuration.lagRefreshInterval, logger: logger)
+                group.addTask { await lag.run(consumer) }
+            }
             try await withGracefulShutdownHandler {
                 while !core.stopRequested, !Task.isCancelled {
                     let messages = try await consumer.poll(maxMessages: 2000)
+                    if !messages.isEmpty { statistics.update { $0.consumed += messages.count } }
                     var sends: [PipelineCore.Machine.Batch] = []
                     for message in messages {
                         sends += try await core.process(message, decoder: &decoder, group: &group)
@@ -100,9 +106,6 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         var uncommitted: [TopicPartition: Int64] = [:]
         /// Partitions paused because their batch keeps failing.
         var pausedForRetry: Set<TopicPartition> = []
-        /// Since when Certyo refuses the key (401/403); nil while it accepts it.
-        var unauthorisedSince: ContinuousClock.Instant?
-        var lastAuthAlert: ContinuousClock.Instant?
     }
 
     private let configuration: PipelineConfiguration
@@ -110,6 +113,8 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     private let deadLetters: any DeadLetterSink
     private let statistics: PipelineStatistics
     private let logger: Logger
+    /// The retry / classify / halve / dead-letter loop shared with the other capture paths.
+    private let delivery: BatchDelivery
     private let clock = ContinuousClock()
     private let state: Mutex<State>
     private let commitSignal: AsyncStream<Void>.Continuation
@@ -125,6 +130,8 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         self.deadLetters = deadLetters
         self.statistics = statistics
         self.logger = logger
+        self.delivery = BatchDelivery(configuration: configuration.delivery, sink: sink, statistics: statistics,
+                                      logger: logger, laneMetadataKey: "kafka.partition")
         self.state = Mutex(State(machine: Machine(configuration: configuration.batching)))
         (commitRequests, commitSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (launches, launcher) = AsyncStream.makeStream()
@@ -144,7 +151,6 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         decoder: inout D,
         group: inout ThrowingDiscardingTaskGroup<any Error>
     ) async throws -> [Machine.Batch] {
-        statistics.update { $0.consumed += 1 }
         let tp = message.topicPartition
         let source = SourceMessage(
             topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
@@ -257,141 +263,11 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     /// Delivers `items` until each one is accepted or dead-lettered, or the partition's work is abandoned.
     /// - Returns: `true` when every item is done; `false` when abandoned (nothing of it may be committed).
     private func deliver(_ items: [PendingRecord], partition: TopicPartition) async -> Bool {
-        var attempt = 0
-        var pausedForRetry = false
-        defer { if pausedForRetry { resumeAfterRetry(partition) } }
-        while true {
-            attempt += 1
-            let failure: any Error
-            do {
-                let receipt = try await sink.ingest(items.map(\.record))
-                statistics.update {
-                    $0.ingested += items.count
-                    $0.replayed += receipt.replayed
-                    $0.batches += 1
-                }
-                setAuthorised(true)
-                return true
-            } catch {
-                failure = error
-            }
-            if isAbandoned(partition) { return false }
-            switch sink.classify(failure) {
-            case .retry(let retryAfter, let category):
-                let delay = configuration.retry.delay(forAttempt: attempt - 1, retryAfter: retryAfter)
-                statistics.update { $0.retries += 1; $0.retriesByCategory[category, default: 0] += 1 }
-                logger.warning("bulk call failed; retrying the same \(items.count) records in \(delay)", metadata: [
-                    "kafka.partition": "\(partition)", "certyo.attempt": "\(attempt)", "error": "\(failure)",
-                ])
-                if attempt == configuration.pauseAfterRetries, !pausedForRetry {
-                    // Keep polling (group membership) but stop fetching what cannot be sent yet.
-                    pausedForRetry = true
-                    pauseForRetry(partition)
-                }
-                guard await wait(delay, partition: partition) else { return false }
-            case .unauthorized(let message):
-                setAuthorised(false)
-                if !pausedForRetry {
-                    pausedForRetry = true
-                    pauseForRetry(partition)
-                }
-                alertUnauthorised(message)
-                guard await wait(configuration.unauthorisedRetryInterval, partition: partition) else { return false }
-                await sink.reloadCredentials()
-            case .split(let status, let code):
-                guard items.count > 1 else {
-                    let rejection = Rejection(reason: "too_large", message: "Certyo refused this record alone as too "
-                        + "large (\(status) \(code)); it cannot be sent", httpStatus: status, errorCode: code)
-                    return await deadLetter(items[0], rejection)
-                }
-                return await deliverInHalves(items, partition: partition)
-            case .rejectAll(let rejection):
-                // Nothing names the culprit: halve until each refused record stands alone.
-                guard items.count > 1 else { return await deadLetter(items[0], rejection) }
-                return await deliverInHalves(items, partition: partition)
-            case .reject(let rejected):
-                for (index, rejection) in rejected.sorted(by: { $0.key < $1.key }) where items.indices.contains(index) {
-                    guard await deadLetter(items[index], rejection) else { return false }
-                }
-                let rest = items.indices.filter { rejected[$0] == nil }.map { items[$0] }
-                if rest.isEmpty { return true }
-                return await deliver(rest, partition: partition)
-            }
-        }
-    }
-
-    /// Delivers the first half, then the second, in order (a partition's records reach Certyo in order).
-    private func deliverInHalves(_ items: [PendingRecord], partition: TopicPartition) async -> Bool {
-        let half = items.count / 2
-        guard await deliver(Array(items[..<half]), partition: partition) else { return false }
-        return await deliver(Array(items[half...]), partition: partition)
-    }
-
-    /// Writes one record Certyo refused to the dead-letter topic, retrying until the broker acknowledges it.
-    private func deadLetter(_ item: PendingRecord, _ rejection: Rejection) async -> Bool {
-        let letter = DeadLetter(source: item.source, reason: rejection.reason, message: rejection.message,
-                                httpStatus: rejection.httpStatus, errorCode: rejection.errorCode)
-        return await writeDeadLetterUntilAcknowledged(letter)
-    }
-
-    /// Sleeps `delay` in short steps, returning `false` as soon as the partition's work is abandoned.
-    private func wait(_ delay: Duration, partition: TopicPartition) async -> Bool {
-        let until = clock.now.advanced(by: delay)
-        while clock.now < until {
-            if isAbandoned(partition) { return false }
-            try? await Task.sleep(for: min(.milliseconds(100), until - clock.now))
-        }
-        return !isAbandoned(partition)
-    }
-
-    private func pauseForRetry(_ partition: TopicPartition) {
-        state.withLock { _ = $0.pausedForRetry.insert(partition) }
-        do { try consumer?.pause([partition]) } catch { logger.warning("pausing \(partition) failed: \(error)") }
-    }
-
-    private func resumeAfterRetry(_ partition: TopicPartition) {
-        let stillPaused = state.withLock { state -> Bool in
-            state.pausedForRetry.remove(partition)
-            return state.machine.pausedPartitions.contains(partition)
-        }
-        guard !stillPaused else { return }
-        do { try consumer?.resume([partition]) } catch { logger.warning("resuming \(partition) failed: \(error)") }
+        await delivery.deliver(items, lane: partition, host: self)
     }
 
     /// Whether Certyo accepts the key now (readiness).
-    var isAuthorised: Bool { state.withLock { $0.unauthorisedSince == nil } }
-
-    private func setAuthorised(_ authorised: Bool) {
-        let recovered = state.withLock { state -> Bool in
-            if authorised {
-                defer { state.unauthorisedSince = nil }
-                return state.unauthorisedSince != nil
-            }
-            if state.unauthorisedSince == nil { state.unauthorisedSince = clock.now }
-            return false
-        }
-        if recovered { logger.notice("certyo_auth_recovered: Certyo accepts the API key again; sending resumed") }
-    }
-
-    /// One alert line per minute while Certyo refuses the key.
-    private func alertUnauthorised(_ message: String) {
-        let due = state.withLock { state -> Bool in
-            if let last = state.lastAuthAlert, clock.now - last < configuration.unauthorisedAlertInterval {
-                return false
-            }
-            state.lastAuthAlert = clock.now
-            return true
-        }
-        if due {
-            logger.critical(
-                "certyo_auth_failed: Certyo refuses the API key or tenant; nothing is sent or committed until it accepts them. Fix CERTYO_API_KEY / CERTYO_API_KEY_FILE or CERTYO_TENANT_ID. \(message)"
-            )
-        }
-    }
-
-    private func isAbandoned(_ tp: TopicPartition) -> Bool {
-        state.withLock { $0.abandonAll || $0.abandoned.contains(tp) } || Task.isCancelled
-    }
+    var isAuthorised: Bool { delivery.isAuthorised }
 
     /// A decoder dead letter: written, then its offset is done.
     private func writeDeadLetter(_ letter: DeadLetter) async {
@@ -402,24 +278,15 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
 
     /// Writes `letter` until the broker acknowledges it. Returns `false` if the partition's work was abandoned first.
     private func writeDeadLetterUntilAcknowledged(_ letter: DeadLetter) async -> Bool {
-        let tp = letter.source.topicPartition
-        var attempt = 0
-        while !isAbandoned(tp) {
-            attempt += 1
-            do {
-                try await deadLetters.write(letter)
-                logger.error("record dead-lettered: \(letter.message)", metadata: [
-                    "kafka.topic": "\(letter.source.topic)", "kafka.partition": "\(letter.source.partition)",
-                    "kafka.offset": "\(letter.source.offset)", "dlq.reason": "\(letter.reason)",
-                ])
-                statistics.update { $0.deadLettered += 1 }
-                return true
-            } catch {
-                logger.error("dead-letter write failed; the offset stays uncommitted, retrying: \(error)")
-                guard await wait(.seconds(min(30, 1 << min(attempt, 5))), partition: tp) else { return false }
-            }
+        await delivery.writeDeadLetterUntilStored(
+            lane: letter.source.topicPartition, host: self, reason: letter.reason, message: letter.message,
+            metadata: [
+                "kafka.topic": "\(letter.source.topic)", "kafka.partition": "\(letter.source.partition)",
+                "kafka.offset": "\(letter.source.offset)", "dlq.reason": "\(letter.reason)",
+            ]
+        ) {
+            try await deadLetters.write(letter)
         }
-        return false
     }
 
     // MARK: - Commits
@@ -475,6 +342,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) -> [TopicPartition: Int64] {
+        statistics.partitionsRevoked(partitions)
         let revoked = Set(partitions)
         if !lost, !stopRequested {
             let done = DispatchSemaphore(value: 0)
@@ -495,6 +363,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     }
 
     func partitionsAssigned(_ partitions: [TopicPartition]) {
+        statistics.partitionsAssigned(partitions)
         let repause = state.withLock { state -> [TopicPartition] in
             for tp in partitions { state.abandoned.remove(tp) }
             // Newly assigned partitions start unpaused in librdkafka: re-apply what this instance still holds paused.
@@ -504,5 +373,36 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         if !repause.isEmpty {
             do { try consumer?.pause(repause) } catch { logger.warning("re-pausing \(repause) failed: \(error)") }
         }
+    }
+}
+
+// MARK: - PipelineCore + DeliveryHost
+
+extension PipelineCore: DeliveryHost {
+    func record(of item: PendingRecord) -> CertyoRecord { item.record }
+
+    func isAbandoned(_ tp: TopicPartition) -> Bool {
+        state.withLock { $0.abandonAll || $0.abandoned.contains(tp) } || Task.isCancelled
+    }
+
+    func pauseForRetry(_ partition: TopicPartition) {
+        state.withLock { _ = $0.pausedForRetry.insert(partition) }
+        do { try consumer?.pause([partition]) } catch { logger.warning("pausing \(partition) failed: \(error)") }
+    }
+
+    func resumeAfterRetry(_ partition: TopicPartition) {
+        let stillPaused = state.withLock { state -> Bool in
+            state.pausedForRetry.remove(partition)
+            return state.machine.pausedPartitions.contains(partition)
+        }
+        guard !stillPaused else { return }
+        do { try consumer?.resume([partition]) } catch { logger.warning("resuming \(partition) failed: \(error)") }
+    }
+
+    /// Writes one record Certyo refused to the dead-letter topic, retrying until the broker acknowledges it.
+    func deadLetter(_ item: PendingRecord, _ rejection: Rejection, lane: TopicPartition) async -> Bool {
+        let letter = DeadLetter(source: item.source, reason: rejection.reason, message: rejection.message,
+                                httpStatus: rejection.httpStatus, errorCode: rejection.errorCode)
+        return await writeDeadLetterUntilAcknowledged(letter)
     }
 }

@@ -81,6 +81,8 @@ struct AdminHandler {
             writer.field("arrivedAt", entry.arrivedAt)
             writer.key("elapsedSeconds")
             writer.double(seconds(entry.elapsed))
+            writer.key("answeredElapsedSeconds")
+            if let answered = entry.answeredElapsed { writer.double(seconds(answered)) } else { writer.null() }
             writer.field("method", entry.method)
             writer.field("path", entry.path)
             writer.key("status")
@@ -90,6 +92,7 @@ struct AdminHandler {
             writer.beginArray()
             for key in entry.idempotencyKeys { writer.string(key) }
             writer.endArray()
+            writer.field("batchFingerprint", entry.batchFingerprint)
             writer.key("retryAfterSeconds")
             if let retry = entry.retryAfterSeconds { writer.int(retry) } else { writer.null() }
             writer.field("fault", entry.fault)

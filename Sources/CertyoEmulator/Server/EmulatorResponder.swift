@@ -49,6 +49,7 @@ struct EmulatorResponder: HTTPResponder {
                 sequence: sequence,
                 outcome: RequestOutcome(
                     status: error.status,
+                    fingerprint: await Self.fingerprint(of: request, limit: store.configuration.maxBodyBytes),
                     retryAfterSeconds: error.retryAfterSeconds,
                     faults: [.serverError]
                 )
@@ -56,7 +57,11 @@ struct EmulatorResponder: HTTPResponder {
             return error.response
         }
         if plan.disconnect == .beforeProcessing {
-            store.complete(sequence: sequence, outcome: RequestOutcome(status: nil, faults: [.disconnect]))
+            let fingerprint = await Self.fingerprint(of: request, limit: store.configuration.maxBodyBytes)
+            store.complete(
+                sequence: sequence,
+                outcome: RequestOutcome(status: nil, fingerprint: fingerprint, faults: [.disconnect])
+            )
             return await Self.dropConnection(context)
         }
 
@@ -75,6 +80,14 @@ struct EmulatorResponder: HTTPResponder {
         }
         store.complete(sequence: sequence, outcome: outcome)
         return response
+    }
+
+    /// The first `idempotencyKey` string in the body of a request refused before processing, for the request log
+    /// (``LoggedRequest/batchFingerprint``). Reads the body (the refusal does not need it); `nil` when there is
+    /// none or the body is over `limit`.
+    private static func fingerprint(of request: Request, limit: Int) async -> String? {
+        guard let body = try? await request.body.collect(upTo: limit) else { return nil }
+        return body.withUnsafeReadableBytes { RequestReading.firstIdempotencyKey(in: $0) }
     }
 
     /// Closes the connection so that the client sees end-of-file (or a reset) and no response; the response this
@@ -150,6 +163,7 @@ struct EmulatorResponder: HTTPResponder {
         outcome.tenantId = tenant
         if let wait = store.takeToken(tenant: tenant) {
             let seconds = CertyoContract.retryAfterSeconds(untilToken: wait)
+            outcome.fingerprint = await Self.fingerprint(of: request, limit: store.configuration.maxBodyBytes)
             return finish(
                 APIError(
                     status: 429,
@@ -215,6 +229,37 @@ enum RequestReading {
         } catch {
             throw APIError.invalidRequest("the request body could not be read")
         }
+    }
+
+    /// The value of the first `"idempotencyKey": "..."` member in raw JSON bytes, found by a scan (no parse: the
+    /// body may be refused for any reason). Escaped characters are kept as written.
+    static func firstIdempotencyKey(in bytes: UnsafeRawBufferPointer) -> String? {
+        let name = Array(#""idempotencyKey""#.utf8)
+        let count = bytes.count
+        var index = 0
+        search: while index + name.count <= count {
+            for offset in 0..<name.count where bytes[index + offset] != name[offset] {
+                index += 1
+                continue search
+            }
+            var cursor = index + name.count
+            func skipSpace() {
+                while cursor < count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[cursor]) { cursor += 1 }
+            }
+            skipSpace()
+            guard cursor < count, bytes[cursor] == UInt8(ascii: ":") else { index += 1; continue }
+            cursor += 1
+            skipSpace()
+            guard cursor < count, bytes[cursor] == UInt8(ascii: "\"") else { index += 1; continue }
+            let start = cursor + 1
+            cursor = start
+            while cursor < count, bytes[cursor] != UInt8(ascii: "\"") {
+                cursor += bytes[cursor] == UInt8(ascii: "\\") ? 2 : 1
+            }
+            guard cursor < count else { return nil }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<cursor]), as: UTF8.self)
+        }
+        return nil
     }
 
     /// Parses a body that must be one JSON object.

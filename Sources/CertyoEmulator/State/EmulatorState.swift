@@ -53,9 +53,11 @@ struct EmulatorState {
                 elapsed: clock.start.duration(to: now),
                 method: method,
                 path: path,
+                answeredElapsed: nil,
                 status: nil,
                 tenantId: nil,
                 idempotencyKeys: [],
+                batchFingerprint: nil,
                 retryAfterSeconds: nil,
                 fault: nil
             )
@@ -64,7 +66,7 @@ struct EmulatorState {
     }
 
     /// Records how a request ended. `status == nil` means the connection was closed without an answer.
-    mutating func complete(sequence: Int, outcome: RequestOutcome) {
+    mutating func complete(sequence: Int, outcome: RequestOutcome, at now: ContinuousClock.Instant) {
         if let status = outcome.status {
             counters.responsesByStatus[status, default: 0] += 1
         }
@@ -80,7 +82,9 @@ struct EmulatorState {
         if outcome.status == 409 { counters.idempotencyConflicts += 1 }
         guard let first = log.first?.sequence, sequence >= first, sequence - first < log.count else { return }
         let position = sequence - first
+        log[position].answeredElapsed = clock.start.duration(to: now)
         log[position].status = outcome.status
+        log[position].batchFingerprint = outcome.fingerprint ?? outcome.idempotencyKeys.first
         log[position].tenantId = outcome.tenantId
         log[position].idempotencyKeys = outcome.idempotencyKeys
         log[position].retryAfterSeconds = outcome.retryAfterSeconds
@@ -501,6 +505,8 @@ struct RequestOutcome: Sendable {
     var status: Int?
     var tenantId: String? = nil
     var idempotencyKeys: [String] = []
+    /// The first idempotency key of a body read only to log it (a request refused before processing).
+    var fingerprint: String? = nil
     var retryAfterSeconds: Int? = nil
     var faults: [InjectedFault] = []
 }

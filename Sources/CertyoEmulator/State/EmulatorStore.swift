@@ -44,7 +44,8 @@ final class EmulatorStore: Sendable {
     }
 
     func complete(sequence: Int, outcome: RequestOutcome) {
-        state.withLock { $0.complete(sequence: sequence, outcome: outcome) }
+        let now = ContinuousClock.now
+        state.withLock { $0.complete(sequence: sequence, outcome: outcome, at: now) }
     }
 
     func takeToken(tenant: String) -> Duration? {

@@ -41,12 +41,19 @@ public struct LoggedRequest: Sendable, Equatable {
     public var elapsed: Duration
     public var method: String
     public var path: String
+    /// When the answer was handed to the connection (or the connection closed), on the same clock as ``elapsed``;
+    /// `nil` while the request is in progress. A client's `Retry-After` wait starts after this instant.
+    public var answeredElapsed: Duration?
     /// The status sent; `nil` when the connection was closed instead (or while the request is in progress).
     public var status: Int?
     /// The tenant of the API key, once the key was recognised.
     public var tenantId: String?
     /// The idempotency keys the request carried, in input order (empty for calls without any).
     public var idempotencyKeys: [String]
+    /// The first `idempotencyKey` in the body, read even when a fault, the rate limit or authentication refused the
+    /// request before processing it: pairs a retry with the refusal before it. `nil` when the body has none (or
+    /// was not read, e.g. `413 payload_too_large`).
+    public var batchFingerprint: String?
     /// The `Retry-After` seconds sent, if any.
     public var retryAfterSeconds: Int?
     /// The injected faults that shaped the answer, comma-separated: `server_error`, `disconnect`, `slow_response`,

@@ -21,7 +21,7 @@ public protocol KafkaRebalanceListener: Sendable {
 /// pipeline decides when a partition may move past a record. Polls run on a dedicated serial queue, commits and
 /// offset queries on another, so blocking librdkafka calls never run on the cooperative pool.
 public final class KafkaConsumer: Sendable {
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
     private let pollQueue: DispatchQueue
     private let blockingQueue: DispatchQueue
     private let configuration: KafkaConsumerConfiguration
@@ -129,7 +129,7 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    private static func readCommitted(_ client: RDKafkaClient, _ partitions: [TopicPartition], timeout: Duration)
+    static func readCommitted(_ client: RDKafkaClient, _ partitions: [TopicPartition], timeout: Duration)
         throws -> [TopicPartition: Int64?]
     {
         try client.withPointer { rk in

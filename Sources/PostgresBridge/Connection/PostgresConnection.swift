@@ -115,6 +115,20 @@ public final class PostgresConnection: Sendable {
         }
     }
 
+    /// Waits up to `timeout` for notifications on the channels this session `LISTEN`s to, and returns them (none
+    /// when the time passed quietly). Notifications that arrived while other statements ran are returned at once.
+    ///
+    /// The wait runs on this connection's queue (a `poll` on its socket, then `PQconsumeInput`/`PQnotifies`), so
+    /// statements queued meanwhile wait for it: keep `timeout` short, or give listening its own connection.
+    ///
+    /// - Parameter timeout: The longest wait.
+    /// - Returns: The notifications, in the order the server sent them.
+    /// - Throws: A ``PostgresError``: ``PostgresError/Code/connectionClosed`` when the connection is closed or lost,
+    ///   ``PostgresError/Code/cancelled`` when the task was cancelled before the wait started.
+    public func notifications(timeout: Duration) async throws -> [PostgresNotification] {
+        try await runStatement { handle in try handle.waitForNotifications(timeout: timeout) }
+    }
+
     /// Closes the session (`PQfinish`) after the statements already queued ran. Later calls throw
     /// ``PostgresError/Code/connectionClosed``. Closing twice does nothing.
     public func close() async {
