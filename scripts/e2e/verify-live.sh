@@ -100,7 +100,7 @@ CONNECT_URL=$E2E_CONNECT_URL "$ROOT/deploy/register-connector.sh" "$RUN/connecto
 
 ROWS=$(psql_admin -c "SELECT (SELECT count(*) FROM public.products) + (SELECT count(*) FROM public.order_lines)")
 status_count() {  # status_count STATUS: rows of the status table in that status
-    psql_admin -c "SELECT count(*) FROM certyo.record_status WHERE certyo_anchor_status = '$1'"
+    psql_admin -c "SELECT count(*) FROM certyo.record_status WHERE certyo_anchor_status = '$1'" 2>/dev/null || echo 0
 }
 all_anchored() { [ "$(stored)" = "$ROWS" ] && [ "$(status_count anchored)" = "$ROWS" ]; }
 check snapshot-anchored-and-written-back "not all $ROWS rows anchored in certyo.record_status within 120 s" \
@@ -130,6 +130,7 @@ BEFORE_UPDATED=$(psql_admin -c "SELECT max(updated_at) FROM certyo.record_status
 sleep 4   # 8 worker passes at 500 ms
 check no-extra-version "the emulator stored more versions ($BEFORE_STORED -> $(stored))" [ "$(stored)" = "$BEFORE_STORED" ]
 AFTER_TOPICS=$(topic_ends)
+say "after $(passes_logged) logged passes: $(stored) versions stored; topic end offsets (sum, topics): $AFTER_TOPICS"
 check no-event-loop "the connector's topics grew ($BEFORE_TOPICS -> $AFTER_TOPICS)" [ "$AFTER_TOPICS" = "$BEFORE_TOPICS" ]
 check status-table-not-captured "a topic for the status table exists: $AFTER_TOPICS" \
     bash -c "! grep -q record_status <<<'$AFTER_TOPICS'"

@@ -70,7 +70,6 @@ public struct RecordStatusStore: Sendable {
     public static let qualifiedName = "certyo.record_status"
 
     static let createSQL = """
-        CREATE SCHEMA IF NOT EXISTS certyo;
         CREATE TABLE IF NOT EXISTS certyo.record_status (
             collection text NOT NULL,
             record_id text NOT NULL,
@@ -126,6 +125,9 @@ public struct RecordStatusStore: Sendable {
     /// - Throws: A `PostgresError` (e.g. `42501` when the role may not create the schema: create it once as an
     ///   owner, or grant `CREATE` on the database).
     public func prepare(on connection: PostgresConnection) async throws {
+        // `CREATE SCHEMA IF NOT EXISTS` needs CREATE on the database even when the schema exists: ask first.
+        let schemaExists = try await connection.query("SELECT 1 FROM pg_namespace WHERE nspname = 'certyo'").count > 0
+        if !schemaExists { try await connection.execute("CREATE SCHEMA IF NOT EXISTS certyo") }
         try await connection.execute(Self.createSQL)
     }
 

@@ -85,7 +85,7 @@ public struct VerificationWorker<ClockType: Clock>: Service where ClockType.Dura
                 statistics.recordFailure("\(error)")
                 switch error {
                 case let error as PostgresError:
-                    logger.error("verification: PostgreSQL unavailable, pass abandoned; retrying in \(delay): \(error)")
+                    logger.error("verification: PostgreSQL failed, pass abandoned; retrying in \(delay): \(error)")
                     if !error.isRetriable { statusTableReady = false }
                     await connection?.close()
                     connection = nil

@@ -270,22 +270,26 @@ struct VerificationLiveTests {
         // PostgreSQL down (nothing listens on port 1), Certyo down too.
         var unreachable = try PostgresTestEnvironment.configuration(port: "1")
         unreachable.connectTimeout = .seconds(2)
-        let client = try CertyoClient(
-            configuration: CertyoClient.Configuration(baseURL: "http://127.0.0.1:1",
-                                                      apiKey: CertyoAPIKey(PipelineHarness.apiKey), tenantId: "t"),
-            logger: logger
-        )
-        let worker = VerificationWorker(configuration: configuration, postgres: unreachable, client: client,
-                                        clock: ContinuousClock(), logger: logger)
-        let group = ServiceGroup(services: [worker], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            try await waitUntil(deadline: .seconds(30)) { worker.statistics.snapshot.failures >= 2 }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
+        var unreachableCertyo = CertyoClient.Configuration(
+            baseURL: "http://127.0.0.1:1", apiKey: CertyoAPIKey(PipelineHarness.apiKey), tenantId: "t")
+        unreachableCertyo.requestTimeout = .milliseconds(500)  // the HTTP client retries a refused connect until then
+        try await withCertyoClient(configuration: unreachableCertyo, logger: logger) { client in
+            let worker = VerificationWorker(configuration: configuration, postgres: unreachable, client: client,
+                                            clock: ContinuousClock(), logger: logger)
+            let group = ServiceGroup(services: [worker], logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                do {
+                    try await waitUntil(deadline: .seconds(30)) { worker.statistics.snapshot.failures >= 2 }
+                } catch {
+                    Issue.record("PostgreSQL down: \(worker.statistics.snapshot); log: \(logs.all.suffix(5))")
+                    throw error
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
         }
-        try await client.shutdown()
-        let lines = logs.all.filter { $0.contains("verification: PostgreSQL unavailable") }
+        let lines = logs.all.filter { $0.contains("verification: PostgreSQL failed, pass abandoned") }
         #expect(lines.count >= 2)
         #expect(!logs.all.contains { $0.contains(PostgresTestEnvironment.password) })
 
@@ -298,24 +302,25 @@ struct VerificationLiveTests {
             try await connection.execute("INSERT INTO public.\(name.table) VALUES (1, 'a')")
             configuration.tables = [TableName(schema: "public", table: name.table)]
             let (logger, logs) = RecordingLogHandler.logger()
-            let client = try CertyoClient(
-                configuration: CertyoClient.Configuration(baseURL: "http://127.0.0.1:1",
-                                                          apiKey: CertyoAPIKey(PipelineHarness.apiKey), tenantId: "t"),
-                logger: logger
-            )
-            let worker = VerificationWorker(configuration: configuration,
-                                            postgres: try PostgresTestEnvironment.configuration(), client: client,
-                                            clock: ContinuousClock(), logger: logger)
-            let group = ServiceGroup(services: [worker], logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                try await waitUntil(deadline: .seconds(30)) {
-                    logs.all.filter { $0.contains("verification: Certyo verify call failed; retrying") }.count >= 3
+            try await withCertyoClient(configuration: unreachableCertyo, logger: logger) { client in
+                let worker = VerificationWorker(configuration: configuration,
+                                                postgres: try PostgresTestEnvironment.configuration(), client: client,
+                                                clock: ContinuousClock(), logger: logger)
+                let group = ServiceGroup(services: [worker], logger: logger)
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { try await group.run() }
+                    do {
+                        try await waitUntil(deadline: .seconds(30)) {
+                            logs.all.filter { $0.contains("verification: Certyo verify call failed; retrying") }.count >= 3
+                        }
+                    } catch {
+                        Issue.record("Certyo down: \(worker.statistics.snapshot); log: \(logs.all.suffix(5))")
+                        throw error
+                    }
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
                 }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
-            try await client.shutdown()
             #expect(!logs.all.contains { $0.contains(PipelineHarness.apiKey) })
         }
     }
