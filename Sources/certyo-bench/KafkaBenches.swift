@@ -254,6 +254,7 @@ enum KafkaBenches {
                 }
                 try await group.waitForAll()
             }
+            return (ContinuousClock.now - started).seconds
         }
         var latencies: [Double] = []
         latencies.reserveCapacity(total)
@@ -279,8 +280,7 @@ enum KafkaBenches {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
-        try await producing.value
-        let elapsed = (ContinuousClock.now - started).seconds
+        let elapsed = try await producing.value  // until the last record was acknowledged by the broker
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         return Latency(records: total, targetRate: rate, achievedRate: Double(total) / max(elapsed, Double(seconds)),
@@ -306,7 +306,9 @@ final class RSSSampler: @unchecked Sendable {
     private func read(_ field: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(field) {
-            let kilobytes = line.dropFirst(field.count).split(separator: " ").first.flatMap { Int($0) }
+            // "VmRSS:\t  123456 kB"
+            let kilobytes = line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+                .flatMap { Int($0) }
             return kilobytes.map { $0 * 1024 }
         }
         return nil
