@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, starts a throwaway PostgreSQL, builds once (debug) and runs
-# unit targets, then integration targets, then the benchmark's smoke test (scripts/bench.sh --quick), then the end-to-end test through a real Kafka Connect worker
-# (scripts/e2e/run.sh; CERTYO_SKIP_E2E=1 skips it). Extra arguments go to `swift test` (e.g. --filter CDCCoreTests)
-# and skip the end-to-end test.
+# unit targets, then integration targets, then the benchmark's smoke test (scripts/bench.sh --quick), then the
+# end-to-end test through a real Kafka Connect worker (scripts/e2e/run.sh; CERTYO_SKIP_E2E=1 skips it). Extra
+# arguments go to `swift test` (e.g. --filter CDCCoreTests) and skip the benchmark and the end-to-end test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

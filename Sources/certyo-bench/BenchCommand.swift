@@ -59,11 +59,11 @@ struct BenchCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         var settings = self
         if quick {
-            settings.schemalessRecords = min(schemalessRecords, 20_000)
-            settings.schemaRecords = min(schemaRecords, 10_000)
+            settings.schemalessRecords = min(schemalessRecords, 10_000)
+            settings.schemaRecords = min(schemaRecords, 5_000)
             settings.partitions = min(partitions, 16)
-            settings.decodeRecords = min(decodeRecords, 50_000)
-            settings.latencySeconds = min(latencySeconds, 4)
+            settings.decodeRecords = min(decodeRecords, 20_000)
+            settings.latencySeconds = min(latencySeconds, 2)
         }
         let shapes = try shape.isEmpty
             ? EnvelopeShape.allCases
