@@ -139,6 +139,7 @@ struct BenchCommand: AsyncParsableCommand {
                     logger: logger)
             }
             try await producer.close()
+            withExtendedLifetime(cluster) {}  // the mock goes last, after every client of it
             results.append(result)
             report.shapeDone(result)
         }
