@@ -29,8 +29,8 @@ trap '[ $stop_pg = 1 ] && scripts/test-postgres.sh stop' EXIT
 # The benchmark's table, in its own database, so the catalog certyo-cdc reads is the one the envelopes describe.
 export PGPASSWORD="$CDC_POSTGRES_PASSWORD"
 psql_() { psql -h "$CDC_POSTGRES_HOST" -p "$CDC_POSTGRES_PORT" -U "$CDC_POSTGRES_USER" -qAt -v ON_ERROR_STOP=1 "$@"; }
-psql_ -d "$CDC_POSTGRES_DB" -c "SELECT 1 FROM pg_database WHERE datname = 'certyo_bench'" | grep -q 1 \
-    || psql_ -d "$CDC_POSTGRES_DB" -c "CREATE DATABASE certyo_bench"
+exists="$(psql_ -d "$CDC_POSTGRES_DB" -c "SELECT 1 FROM pg_database WHERE datname = 'certyo_bench'")"
+[ "$exists" = 1 ] || psql_ -d "$CDC_POSTGRES_DB" -c "CREATE DATABASE certyo_bench"
 "$bin/certyo-bench" --print-ddl | psql_ -d certyo_bench >/dev/null
 unset PGPASSWORD
 

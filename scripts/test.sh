@@ -3,7 +3,7 @@
 # unit targets, then integration targets, then the benchmark's smoke test (scripts/bench.sh --quick), then the
 # end-to-end test through a real Kafka Connect worker (scripts/e2e/run.sh) and the live verification test
 # (scripts/e2e/verify-live.sh); CERTYO_SKIP_E2E=1 skips both. Extra arguments go to `swift test` (e.g. --filter
-# CDCCoreTests) and skip the end-to-end tests.
+# CDCCoreTests) and skip the benchmark and the end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -45,6 +45,8 @@ struct BenchCommand: AsyncParsableCommand {
     var printDDL = false
     @Flag(help: "Run (c) only: decode in process, no Kafka, no certyo-cdc (for profiling, e.g. under callgrind).")
     var decodeOnly = false
+    @Flag(help: "Skip (b), (d) and the commit latency: no certyo-cdc process (raw drain and decode only).")
+    var noEndToEnd = false
     @Flag(help: "Small counts (a smoke test of the benchmark itself, ~1-2 min): targets are reported, not judged.")
     var quick = false
 
@@ -57,11 +59,11 @@ struct BenchCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         var settings = self
         if quick {
-            settings.schemalessRecords = min(schemalessRecords, 20_000)
-            settings.schemaRecords = min(schemaRecords, 10_000)
+            settings.schemalessRecords = min(schemalessRecords, 10_000)
+            settings.schemaRecords = min(schemaRecords, 5_000)
             settings.partitions = min(partitions, 16)
-            settings.decodeRecords = min(decodeRecords, 50_000)
-            settings.latencySeconds = min(latencySeconds, 4)
+            settings.decodeRecords = min(decodeRecords, 20_000)
+            settings.latencySeconds = min(latencySeconds, 2)
         }
         let shapes = try shape.isEmpty
             ? EnvelopeShape.allCases
@@ -84,7 +86,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let executable = cdc ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("certyo-cdc").path
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
+        guard noEndToEnd || FileManager.default.isExecutableFile(atPath: executable) else {
             throw ValidationError("--cdc: no certyo-cdc executable at \(executable); build it first (swift build -c release)")
         }
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
@@ -119,7 +121,9 @@ struct BenchCommand: AsyncParsableCommand {
             result.raw = try await KafkaBenches.rawDrain(bootstrap: cluster.bootstrapServers, endOffsets: endOffsets,
                                                          logger: logger)
 
-            if shape == .schemaless, dsn == nil {
+            if noEndToEnd {
+                result.skipped = "--no-end-to-end"
+            } else if shape == .schemaless, dsn == nil {
                 result.skipped = "no PG_DSN (schemaless envelopes need the column catalog; scripts/bench.sh starts a throwaway PostgreSQL)"
             } else {
                 report.progress("\(shape.label): (b) certyo-cdc end to end + (d) peak RSS"
@@ -135,6 +139,7 @@ struct BenchCommand: AsyncParsableCommand {
                     logger: logger)
             }
             try await producer.close()
+            withExtendedLifetime(cluster) {}  // the mock goes last, after every client of it
             results.append(result)
             report.shapeDone(result)
         }

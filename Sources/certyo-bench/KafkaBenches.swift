@@ -91,8 +91,21 @@ enum KafkaBenches {
         guard received >= total else {
             throw Failure(description: "the raw drain read \(received) of \(total) records (the mock dropped old segments: use more partitions)")
         }
-        let steady = Double(total * 8 / 10) / ((ninetyPercent ?? end) - (tenPercent ?? start)).seconds
-        return Rate(records: received, totalSeconds: (end - start).seconds, steadyRate: steady)
+        return Rate(records: received, totalSeconds: (end - start).seconds,
+                    steadyRate: steadyRate(total: total, start: start, tenPercent: tenPercent,
+                                           ninetyPercent: ninetyPercent, end: end))
+    }
+
+    /// Records/s between the 10% and 90% marks; the whole run's rate when that window is too short to time
+    /// (small counts, where one poll or one commit covers it).
+    static func steadyRate(
+        total: Int, start: ContinuousClock.Instant, tenPercent: ContinuousClock.Instant?,
+        ninetyPercent: ContinuousClock.Instant?, end: ContinuousClock.Instant
+    ) -> Double {
+        if let tenPercent, let ninetyPercent, (ninetyPercent - tenPercent) >= .milliseconds(200) {
+            return Double(total * 8 / 10) / (ninetyPercent - tenPercent).seconds
+        }
+        return Double(total) / max((end - start).seconds, 0.001)
     }
 
     // MARK: - (b) end to end, (d) RSS, commit latency
@@ -186,8 +199,9 @@ enum KafkaBenches {
         }
         let end = ContinuousClock.now
         rss.sample()
-        let steady = Double(total * 8 / 10) / ((ninetyPercent ?? end) - (tenPercent ?? start)).seconds
-        let rate = Rate(records: total, totalSeconds: (end - start).seconds, steadyRate: steady)
+        let rate = Rate(records: total, totalSeconds: (end - start).seconds,
+                        steadyRate: steadyRate(total: total, start: start, tenPercent: tenPercent,
+                                               ninetyPercent: ninetyPercent, end: end))
 
         var latency: Latency? = nil
         if let phase = latencyPhase {
@@ -254,6 +268,7 @@ enum KafkaBenches {
                 }
                 try await group.waitForAll()
             }
+            return (ContinuousClock.now - started).seconds
         }
         var latencies: [Double] = []
         latencies.reserveCapacity(total)
@@ -279,8 +294,7 @@ enum KafkaBenches {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
-        try await producing.value
-        let elapsed = (ContinuousClock.now - started).seconds
+        let elapsed = try await producing.value  // until the last record was acknowledged by the broker
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         return Latency(records: total, targetRate: rate, achievedRate: Double(total) / max(elapsed, Double(seconds)),
@@ -306,7 +320,9 @@ final class RSSSampler: @unchecked Sendable {
     private func read(_ field: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(field) {
-            let kilobytes = line.dropFirst(field.count).split(separator: " ").first.flatMap { Int($0) }
+            // "VmRSS:\t  123456 kB"
+            let kilobytes = line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+                .flatMap { Int($0) }
             return kilobytes.map { $0 * 1024 }
         }
         return nil

@@ -137,6 +137,8 @@ public struct DebeziumDecoder: Sendable {
             }
         }
         let plan: RowPlan
+        /// The row's member names were just compared with the plan's, in order (the cached catalog plan).
+        var keysMatch = false
         if let cachedPlan {
             switch cachedPlan {
             case .success(let found): plan = found
@@ -150,6 +152,7 @@ public struct DebeziumDecoder: Sendable {
         } else {
             if let row, let cached = catalogPlans[table], cached.matches(rowTape, row: row) {
                 plan = cached
+                keysMatch = true
             } else if let row {
                 guard let columns = catalog[table] else { return missingCatalog(table, column: nil) }
                 switch RowPlan.fromCatalog(rowTape, row: row, table: table, columns: columns,
@@ -201,7 +204,8 @@ public struct DebeziumDecoder: Sendable {
                     message: "the \(op) event for \(table) has no \"after\" row (payload.after is null)",
                     fix: "check the connector's converter settings; Debezium always sends after for r/c/u"))
             }
-            if let failure = appendRow(rowTape, row: row, plan: plan, rowField: "\(rowField)", to: &payload) {
+            if let failure = appendRow(rowTape, row: row, plan: plan, keysMatch: keysMatch, rowField: rowField,
+                                       to: &payload) {
                 return .deadLetter(failure)
             }
         }
@@ -375,21 +379,29 @@ extension DebeziumDecoder {
 
     /// Writes the canonical row: members in the plan's JCS order, excluded columns left out.
     private mutating func appendRow(
-        _ tape: JSONTape, row: Int, plan: RowPlan, rowField: String, to out: inout [UInt8]
+        _ tape: JSONTape, row: Int, plan: RowPlan, keysMatch: Bool, rowField: StaticString, to out: inout [UInt8]
     ) -> DeadLetterReason? {
         slots.removeAll(keepingCapacity: true)
         slots.append(contentsOf: repeatElement(-1, count: plan.fieldKeys.count))
         var position = 0
         var unknown: String? = nil
-        tape.forEachMember(row) { key, value in
-            if position < plan.fieldKeys.count, tape.rawEquals(tape[key], plan.fieldKeys[position]) {
+        if keysMatch {
+            // Member i is field i (checked by `RowPlan.matches`): no name to compare again.
+            tape.forEachMember(row) { _, value in
                 slots[position] = value
-            } else if let name = tape.string(key), let index = plan.fieldIndex(named: name) {
-                slots[index] = value
-            } else if unknown == nil {
-                unknown = tape.string(key) ?? "?"
+                position += 1
             }
-            position += 1
+        } else {
+            tape.forEachMember(row) { key, value in
+                if position < plan.fieldKeys.count, tape.rawEquals(tape[key], plan.fieldKeys[position]) {
+                    slots[position] = value
+                } else if let name = tape.string(key), let index = plan.fieldIndex(named: name) {
+                    slots[index] = value
+                } else if unknown == nil {
+                    unknown = tape.string(key) ?? "?"
+                }
+                position += 1
+            }
         }
         if let unknown {
             return DeadLetterReason(
@@ -407,7 +419,7 @@ extension DebeziumDecoder {
             first = false
             out.append(contentsOf: plan.memberPrefixes[field])
             if let failure = Canonicalizer.append(tape, value, plan.converters[field], to: &out) {
-                return reason(failure, table: plan.table, column: plan.fieldNames[field], rowField: rowField,
+                return reason(failure, table: plan.table, column: plan.fieldNames[field], rowField: "\(rowField)",
                               converter: plan.converters[field])
             }
         }
