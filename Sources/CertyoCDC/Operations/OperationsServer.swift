@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// The operations HTTP endpoint: `GET /metrics` (Prometheus text), `GET /health` (200 while the process runs) and
 /// `GET /ready` (200, or 503 with one reason a line).
@@ -80,11 +81,14 @@ public struct OperationsServer: Service {
         let configuration = configuration
         let onListening = onListening
         let logger = logger
+        // Set once the socket is bound: a failure before that is a configuration mistake.
+        let listening = BoundFlag()
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
+                listening.value.withLock { $0 = true }
                 logger.info(
                     "operations endpoint listening on \(configuration.host):\(port) (/metrics, /health, /ready)"
                 )
@@ -92,7 +96,18 @@ public struct OperationsServer: Service {
             },
             logger: logger
         )
-        try await application.run()
+        do {
+            try await application.run()
+        } catch {
+            guard !listening.value.withLock({ $0 }) else { throw error }
+            // One line naming the setting and the fix, instead of a bare "Address already in use".
+            throw ConfigError(
+                code: .invalid, setting: Setting.httpPort.name,
+                message: "the operations endpoint cannot listen on \(configuration.host):\(configuration.port): \(error)",
+                fix: "choose a free port (or another --http-host / CERTYO_HTTP_HOST), "
+                    + "or 0 to turn the endpoint off"
+            )
+        }
     }
 
     private static func text(
@@ -104,4 +119,8 @@ public struct OperationsServer: Service {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }
+}
+
+private final class BoundFlag: Sendable {
+    let value = Mutex(false)
 }

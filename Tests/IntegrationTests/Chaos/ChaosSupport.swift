@@ -214,6 +214,9 @@ struct ChaosWorld {
             "CERTYO_DLQ_TOPIC": deadLetterTopic,
             "PG_DSN": PostgresTestEnvironment.dsn(),
             "CERTYO_LOG_LEVEL": "info",
+            // Several members run at once: no operations endpoint (one port each) and no slot sidecar.
+            "CERTYO_HTTP_PORT": "0",
+            "CERTYO_SLOT_MONITOR": "false",
         ]
         settings.merge(overrides) { _, new in new }
         return settings
