@@ -52,3 +52,7 @@ SELECT format('GRANT SELECT ON %s TO %I', t, :'cdc_user') FROM unnest(string_to_
 SELECT format('CREATE PUBLICATION certyo_publication FOR TABLE %s', :'captured')
 WHERE NOT EXISTS (SELECT FROM pg_publication WHERE pubname = 'certyo_publication') \gexec
 SELECT format('ALTER PUBLICATION certyo_publication SET TABLE %s', :'captured') \gexec
+
+-- 5. the verification worker's status table (certyo.record_status) lives in its own schema, owned by the CDC role
+--    and outside the publication, so status write-back never becomes a captured change
+SELECT format('CREATE SCHEMA IF NOT EXISTS certyo AUTHORIZATION %I', :'cdc_user') \gexec
