@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CDCCore
@@ -109,6 +110,9 @@ import Testing
 
         #expect(decoder.decode(Self.message(#"{"hello":1}"#)).deadLetter?.code == "not_a_change_event")
         #expect(decoder.decode(Self.message(Self.envelope(op: "x"))).deadLetter?.code == "unknown_operation")
+        let numericOp = decoder.decode(Self.message(Self.envelope().replacingOccurrences(of: #""op":"c""#, with: #""op":7"#)))
+        #expect(numericOp.deadLetter?.code == "not_a_change_event")
+        #expect(numericOp.deadLetter?.message.contains(#""op" is not a string"#) == true)
 
         let noKey = decoder.decode(Self.message(Self.envelope(after: #"{"id":1,"name":"a","price":"1"}"#), key: nil))
         #expect(noKey.deadLetter?.code == "no_primary_key")

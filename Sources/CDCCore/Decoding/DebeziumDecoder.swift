@@ -92,10 +92,18 @@ public struct DebeziumDecoder: Sendable {
                 code: "malformed_json", message: "the value on \(message.topic) is not JSON: \(error)",
                 fix: "the value converter must be org.apache.kafka.connect.json.JsonConverter"))
         }
-        guard tape[0].kind == .object, let opIndex = tape.member(0, "op"), let op = tape.string(opIndex) else {
+        guard tape[0].kind == .object, let opIndex = tape.member(0, "op") else {
             return .deadLetter(DeadLetterReason(
                 code: "not_a_change_event",
                 message: "the value on \(message.topic) is not a Debezium change event (no \"op\" field)",
+                fix: "consume only Debezium table topics, with value.converter=JsonConverter"))
+        }
+        // Debezium writes `op` as a one-letter string; a number or an object there is a damaged envelope, not an
+        // operation a newer certyo-cdc would know.
+        guard tape[opIndex].kind == .string, let op = tape.string(opIndex) else {
+            return .deadLetter(DeadLetterReason(
+                code: "not_a_change_event",
+                message: "the value on \(message.topic) is not a Debezium change event (\"op\" is not a string)",
                 fix: "consume only Debezium table topics, with value.converter=JsonConverter"))
         }
         let source = tape.member(0, "source")

@@ -48,8 +48,7 @@ struct BadInputTests {
             Case(name: "op of the wrong type", key: key(90_004),
                  value: value(String(decoding: world.envelope(90_004).value, as: UTF8.self)
                     .replacingOccurrences(of: #""op":"c""#, with: #""op":7"#)),
-                 // Today a non-string op is read as its text and reported as an unknown operation.
-                 reason: "unknown_operation", messageMentions: [#"operation "7""#, table]),
+                 reason: "not_a_change_event", messageMentions: [#""op" is not a string"#, world.topic]),
             Case(name: "missing op", key: key(90_005),
                  value: value(String(decoding: world.envelope(90_005).value, as: UTF8.self)
                     .replacingOccurrences(of: #""op":"c","#, with: "")),
