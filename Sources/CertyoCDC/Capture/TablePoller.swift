@@ -66,48 +66,19 @@ public final class TablePoller: Service {
     private var source: String { "\(configuration.table):\(configuration.versionColumn)" }
 
     public func run() async throws {
-        var postgres = configuration.postgres
-        postgres.sessionSettings = PostgresConfiguration.SessionSetting.canonicalTextOutput
-        let stop = StopFlag()
-        try await withGracefulShutdownHandler {
-            var attempt = 0
-            while !stop.isSet, !Task.isCancelled {
-                do {
-                    let connection = try await PostgresConnection.connect(configuration: postgres, logger: logger)
-                    let core = CaptureCore(
-                        batching: configuration.batching, delivery: configuration.delivery, sink: sink,
-                        deadLetters: PostgresDeadLetterSink(connection: connection, sql: configuration.sql),
-                        statistics: statistics, logger: logger
-                    )
-                    stop.onSet { core.requestStop() }
-                    defer { stop.onSet(nil) }
-                    do {
-                        try await session(connection, core: core, stop: stop, resetAttempts: { attempt = 0 })
-                        await connection.close()
-                    } catch {
-                        await connection.close()
-                        throw error
-                    }
-                } catch let error as ConfigError {
-                    throw error
-                } catch {
-                    if stop.isSet || Task.isCancelled { break }
-                    if let error = error as? PostgresError,
-                        error.code == .tableNotFound || error.sqlState == .undefinedTable
-                    {
-                        throw ConfigError(code: .missing, setting: "--table / CERTYO_POLL_TABLE", message: "\(error)",
-                                          fix: "check the table name, and run certyo-cdc setup poll first")
-                    }
-                    attempt += 1
-                    let delay = Duration.seconds(min(30, 1 << min(attempt, 5)))
-                    logger.error("poller lost PostgreSQL; reconnecting in \(delay): \(error)")
-                    try? await Task.sleep(for: delay)
-                }
+        try await runCaptureSessions(
+            name: "poller", postgres: configuration.postgres, batching: configuration.batching,
+            delivery: configuration.delivery, sql: configuration.sql, sink: sink, statistics: statistics,
+            logger: logger,
+            missingTable: { error in
+                guard error.code == .tableNotFound || error.sqlState == .undefinedTable else { return nil }
+                return ConfigError(code: .missing, setting: "--table / CERTYO_POLL_TABLE", message: "\(error)",
+                                   fix: "check the table name, and run certyo-cdc setup poll first")
+            },
+            session: { connection, core, stop, resetAttempts in
+                try await session(connection, core: core, stop: stop, resetAttempts: resetAttempts)
             }
-        } onGracefulShutdown: {
-            stop.set()
-        }
-        logger.info("poller stopped", metadata: ["pipeline.counts": "\(statistics.snapshot)"])
+        )
     }
 
     private func session(_ connection: PostgresConnection, core: CaptureCore, stop: StopFlag,
