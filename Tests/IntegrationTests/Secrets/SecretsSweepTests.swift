@@ -384,10 +384,9 @@ struct SecretsSweepTests {
     // MARK: - The executable: run and decode, stdout and stderr
 
     @Test func theExecutablesErrorOutputNeverShowsASecret() async throws {
-        guard let binary = Self.certyoCDCBinary() else {
-            print("SecretsSweepTests: the certyo-cdc binary is not built next to the tests; build it to run this test")
-            return
-        }
+        // The chaos suites' lookup: $CERTYO_CDC_BIN (scripts/test.sh sets it), else next to the tests; it throws when
+        // there is no binary, so this check never passes without running.
+        let binary = try CDCProcess.executableURL()
         let evidence = SweepEvidence()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -423,14 +422,6 @@ struct SecretsSweepTests {
         #expect(evidence.leaks.isEmpty, "\(evidence.leaks.joined(separator: "\n"))")
     }
 
-    static func certyoCDCBinary() -> URL? {
-        let directory = Bundle.main.bundleURL.deletingLastPathComponent()
-        for candidate in [directory, Bundle.main.bundleURL] {
-            let url = candidate.appendingPathComponent("certyo-cdc")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return nil
-    }
 
     /// Runs the binary with only `environment`, and returns its exit status and combined output.
     static func run(_ binary: URL, _ arguments: [String], environment: [String: String]) async throws
