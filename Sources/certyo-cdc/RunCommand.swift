@@ -33,8 +33,10 @@ struct RunCommand: AsyncParsableCommand {
     var batchMaxBytes: String?
     @Option(name: .customLong("batch-linger"), help: "How long a partial batch waits (CERTYO_BATCH_LINGER). Default: 200ms")
     var batchLinger: String?
-    @Option(name: .customLong("max-in-flight"), help: "Bulk calls in flight across partitions (CERTYO_MAX_IN_FLIGHT). Default: 4")
+    @Option(name: .customLong("max-in-flight"), help: "Bulk calls in flight, each carrying records of one or more partitions (CERTYO_MAX_IN_FLIGHT). Default: 8")
     var maxInFlight: String?
+    @Option(name: .customLong("max-buffered-bytes"), help: "Encoded bytes buffered across partitions before fetching pauses (CERTYO_MAX_BUFFERED_BYTES). Default: 16777216")
+    var maxBufferedBytes: String?
     @Option(name: .customLong("dlq-topic"), help: "Dead-letter topic (CERTYO_DLQ_TOPIC). Default: certyo-cdc.dlq")
     var dlqTopic: String?
     @Option(name: .customLong("pipeline"), help: "Run the Kafka pipeline, true/false (CERTYO_PIPELINE_ENABLED). Default: true")
@@ -67,7 +69,8 @@ struct RunCommand: AsyncParsableCommand {
             (.certyoBaseURL, certyoURL), (.certyoAPIKeyFile, apiKeyFile), (.certyoTenantID, tenantID),
             (.requestTimeout, requestTimeout), (.bootstrapServers, bootstrapServers), (.groupID, groupID),
             (.topicPattern, topicPattern), (.batchMaxRecords, batchMaxRecords), (.batchMaxBytes, batchMaxBytes),
-            (.batchLinger, batchLinger), (.maxInFlight, maxInFlight), (.deadLetterTopic, dlqTopic),
+            (.batchLinger, batchLinger), (.maxInFlight, maxInFlight),
+            (.maxBufferedBytes, maxBufferedBytes), (.deadLetterTopic, dlqTopic),
             (.pipelineEnabled, pipeline), (.logLevel, logLevel), (.httpPort, httpPort), (.httpHost, httpHost),
             (.verifyEnabled, verify), (.verifyInterval, verifyInterval), (.verifyBatchSize, verifyBatchSize),
             (.verifyConcurrency, verifyConcurrency), (.verifyGracePeriod, verifyGracePeriod),

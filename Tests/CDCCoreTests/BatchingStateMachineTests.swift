@@ -69,24 +69,86 @@ import Testing
         actions.compactMap { if case .send(let batch) = $0 { batch } else { nil } }
     }
 
-    @Test func sendsAFullBatchAtOnceAndAPartialOneAfterLinger() {
+    /// Each call's offsets, partition by partition.
+    func offsets(_ calls: [Machine.Batch]) -> [[[Int64]]] {
+        calls.map { $0.segments.map(\.offsets) }
+    }
+
+    func at(_ milliseconds: Int) -> ContinuousClock.Instant { start.advanced(by: .milliseconds(milliseconds)) }
+
+    @Test func sendsAFullCallAtOnceAndAPartialOneAfterLinger() {
         var machine = Machine(configuration: configuration())
         #expect(machine.received(record(1), offset: 0, bytes: 10, partition: 0, now: start).isEmpty)
         #expect(machine.received(record(2), offset: 1, bytes: 10, partition: 0, now: start).isEmpty)
         let full = batches(machine.received(record(3), offset: 2, bytes: 10, partition: 0, now: start))
-        #expect(full.map(\.offsets) == [[0, 1, 2]])
+        #expect(offsets(full) == [[[0, 1, 2]]])
 
         #expect(machine.received(record(4), offset: 3, bytes: 10, partition: 1, now: start).isEmpty)
-        #expect(machine.nextDeadline == start.advanced(by: .milliseconds(200)))
-        #expect(batches(machine.tick(now: start.advanced(by: .milliseconds(199)))).isEmpty)
-        #expect(batches(machine.tick(now: start.advanced(by: .milliseconds(200)))).map(\.offsets) == [[3]])
+        #expect(machine.nextDeadline == at(200))
+        #expect(batches(machine.tick(now: at(199))).isEmpty)
+        #expect(offsets(batches(machine.tick(now: at(200)))) == [[[3]]])
+    }
+
+    @Test func oneCallCarriesSeveralPartitionsOnceTogetherTheyFillIt() {
+        // 3 partitions with one record each fill a 3-record call before any linger expires.
+        var machine = Machine(configuration: configuration(maxRecords: 3))
+        #expect(machine.received(record(1), offset: 10, bytes: 10, partition: 0, now: at(0)).isEmpty)
+        #expect(machine.received(record(2), offset: 20, bytes: 10, partition: 1, now: at(1)).isEmpty)
+        let call = batches(machine.received(record(3), offset: 30, bytes: 10, partition: 2, now: at(2)))
+        #expect(call.count == 1)
+        #expect(call.first?.partitions == [0, 1, 2])  // oldest waiting first
+        #expect(call.first?.items.map(\.recordId) == ["1", "2", "3"])
+        #expect(call.first?.bytes == 30)
+        #expect(machine.inFlight == 1)
+        _ = machine.batchCompleted(call[0], now: at(3))
+        #expect(machine.takeCommittable() == [0: 11, 1: 21, 2: 31])
+    }
+
+    @Test func aPartitionIsInOneCallAtATimeAndKeepsItsOrder() {
+        var machine = Machine(configuration: configuration(maxRecords: 3, maxInFlight: 4))
+        var calls: [Machine.Batch] = []
+        for index in 0..<3 {
+            calls += batches(machine.received(record(index), offset: Int64(index), bytes: 1, partition: 0, now: at(0)))
+        }
+        #expect(offsets(calls) == [[[0, 1, 2]]])
+        // Partition 0 is in flight: its next records wait, even with free in-flight slots and another partition
+        // filling a call with them.
+        var next: [Machine.Batch] = []
+        for index in 3..<5 {
+            next += batches(machine.received(record(index), offset: Int64(index), bytes: 1, partition: 0, now: at(1)))
+        }
+        for index in 0..<3 {
+            next += batches(machine.received(record(10 + index), offset: Int64(index), bytes: 1, partition: 1,
+                                             now: at(2)))
+        }
+        #expect(offsets(next) == [[[0, 1, 2]]])
+        #expect(next.first?.partitions == [1])
+        // Once partition 0's call is done its waiting records go, in order.
+        let after = batches(machine.batchCompleted(calls[0], now: at(300)))
+        #expect(offsets(after) == [[[3, 4]]])
+        #expect(after.first?.partitions == [0])
+    }
+
+    @Test func aCallTakesPartOfABigPartitionAndTheRestWaits() {
+        var machine = Machine(configuration: configuration(maxRecords: 3, maxInFlight: 1))
+        _ = machine.received(record(1), offset: 0, bytes: 1, partition: 1, now: at(0))
+        var calls: [Machine.Batch] = []
+        for index in 0..<4 {
+            calls += batches(machine.received(record(index), offset: Int64(index), bytes: 1, partition: 0, now: at(1)))
+        }
+        // Oldest first: partition 1's record, then two of partition 0's; partition 0's last record waits.
+        #expect(offsets(calls) == [[[0], [0, 1]]])
+        #expect(machine.buffered == 2)
+        let next = batches(machine.batchCompleted(calls[0], now: at(500)))
+        #expect(offsets(next) == [[[2, 3]]])
     }
 
     @Test func splitsByBytes() {
         var machine = Machine(configuration: configuration(maxRecords: 10))
         _ = machine.received(record(1), offset: 0, bytes: 60, partition: 0, now: start)
-        let sent = batches(machine.received(record(2), offset: 1, bytes: 60, partition: 0, now: start))
-        #expect(sent.map(\.offsets) == [[0]])
+        let sent = batches(machine.received(record(2), offset: 1, bytes: 60, partition: 1, now: start))
+        #expect(offsets(sent) == [[[0]]])
+        #expect(sent.first?.bytes == 60)
     }
 
     @Test func oneBatchInFlightPerPartitionAndCommitsOnlyAfterCompletion() {
@@ -98,7 +160,7 @@ import Testing
         #expect(sent.count == 1)
         #expect(machine.takeCommittable().isEmpty)
         let next = batches(machine.batchCompleted(sent[0], now: start))
-        #expect(next.map(\.offsets) == [[3, 4, 5]])
+        #expect(offsets(next) == [[[3, 4, 5]]])
         #expect(machine.takeCommittable() == [0: 3])
         #expect(machine.takeCommittable().isEmpty)
         _ = machine.batchCompleted(next[0], now: start)
@@ -111,7 +173,7 @@ import Testing
         machine.receivedDone(offset: 1, partition: 0)  // a tombstone
         machine.receivedPending(offset: 2, partition: 0)  // a dead-letter write under way
         let batch = batches(machine.flush([0], now: start))
-        #expect(batch.map(\.offsets) == [[0]])
+        #expect(offsets(batch) == [[[0]]])
         _ = machine.batchCompleted(batch[0], now: start)
         #expect(machine.takeCommittable() == [0: 2])
         machine.markDone(offset: 2, partition: 0)
@@ -127,7 +189,8 @@ import Testing
         #expect(sent.count == 2)
         #expect(machine.inFlight == 2)
         let third = batches(machine.batchCompleted(sent[0], now: start))
-        #expect(third.map(\.partition) == [2])
+        #expect(third.flatMap(\.partitions) == [2])
+        #expect(machine.inFlight == 2)
     }
 
     @Test func pausesAFullBufferAndResumesWhenDrained() {
@@ -142,18 +205,47 @@ import Testing
         var batch = batches(actions)[0]
         var resumed = false
         while true {
-            let next = machine.batchCompleted(batch, now: start.advanced(by: .seconds(1)))
+            let next = machine.batchCompleted(batch, now: start)
             resumed = resumed || next.contains { if case .resume(0) = $0 { true } else { false } }
             guard let following = batches(next).first else { break }
             batch = following
         }
         #expect(resumed)
+        #expect(machine.pausedPartitions.isEmpty)
         // The last 2 records are a partial batch: they wait for the linger.
         #expect(machine.takeCommittable() == [0: 9])
-        let last = batches(machine.tick(now: start.advanced(by: .seconds(2))))
-        #expect(last.map(\.offsets) == [[9, 10]])
-        _ = machine.batchCompleted(last[0], now: start.advanced(by: .seconds(2)))
+        let last = batches(machine.tick(now: at(2000)))
+        #expect(offsets(last) == [[[9, 10]]])
+        _ = machine.batchCompleted(last[0], now: at(2000))
         #expect(machine.takeCommittable() == [0: 11])
+    }
+
+    @Test func theInstanceByteBudgetPausesEveryPartitionThatReceivesAndResumesBelowHalf() {
+        var configuration = configuration(maxRecords: 1000, maxInFlight: 1)
+        configuration.maxBytes = 10_000
+        configuration.maxBufferedBytes = 1000
+        configuration.maxBufferedPerPartition = 1000
+        var machine = Machine(configuration: configuration)
+        var actions: [Machine.Action] = []
+        // 50 partitions, 30 bytes a record: no partition is near its own limit, together they reach 1000 bytes.
+        for round in 0..<2 {
+            for partition in 0..<50 {
+                actions += machine.received(record(partition), offset: Int64(round), bytes: 30, partition: partition,
+                                            now: start)
+            }
+        }
+        let paused = Set(actions.compactMap { if case .pause(let p) = $0 { p } else { nil } })
+        #expect(machine.bufferedBytes == 3000)
+        // The budget was reached after 34 records (1020 bytes); every partition that received after that paused.
+        #expect(paused.count == 50)
+        #expect(batches(actions).isEmpty)
+        let call = batches(machine.tick(now: at(200)))
+        #expect(call.count == 1)
+        #expect(call.first?.count == 100)
+        #expect(machine.bufferedBytes == 0)
+        let resumed = machine.batchCompleted(call[0], now: at(201))
+        #expect(Set(resumed.compactMap { if case .resume(let p) = $0 { p } else { nil } }) == paused)
+        #expect(machine.pausedPartitions.isEmpty)
     }
 
     @Test func revokeDropsBufferedRecordsAndReportsWhatIsDone() {
@@ -164,18 +256,112 @@ import Testing
         _ = machine.batchCompleted(sent[0], now: start)
         #expect(machine.remove([0]) == [0: 3])
         #expect(machine.buffered == 0)
+        #expect(machine.bufferedBytes == 0)
     }
 
-    @Test func oneCompletionCanMakeSeveralBatchesReady() {
-        // The owner must start every batch a completion returns: a dropped one would stay "in flight" forever.
-        var machine = Machine(configuration: configuration(maxRecords: 3, maxInFlight: 2))
-        let full = batches((0..<3).flatMap {
+    @Test func aCallOutlivingARevokedPartitionCompletesOnlyTheOthers() {
+        var machine = Machine(configuration: configuration(maxRecords: 2))
+        _ = machine.received(record(1), offset: 5, bytes: 1, partition: 0, now: start)
+        let call = batches(machine.received(record(2), offset: 7, bytes: 1, partition: 1, now: start))
+        #expect(call.first?.partitions == [0, 1])
+        #expect(machine.remove([0]).isEmpty)
+        // Partition 0 comes back (reassigned) and reads from its committed offset again.
+        _ = machine.received(record(1), offset: 5, bytes: 1, partition: 0, now: start)
+        _ = machine.batchCompleted(call[0], now: start)
+        #expect(machine.takeCommittable() == [1: 8])
+        #expect(machine.committable(0) == nil)
+        #expect(machine.inFlight == 0)
+        let again = batches(machine.flush([0], now: start))
+        #expect(offsets(again) == [[[5]]])
+    }
+
+    @Test func anAbandonedCallFreesItsSlotAndCommitsNothing() {
+        var machine = Machine(configuration: configuration(maxRecords: 2, maxInFlight: 1))
+        _ = machine.received(record(1), offset: 0, bytes: 1, partition: 0, now: start)
+        let call = batches(machine.received(record(2), offset: 0, bytes: 1, partition: 1, now: start))
+        machine.batchAbandoned(call[0])
+        #expect(machine.inFlight == 0)
+        #expect(machine.takeCommittable().isEmpty)
+        #expect(!machine.hasInFlight(0) && !machine.hasInFlight(1))
+    }
+
+    @Test func oneCompletionCanMakeSeveralCallsReady() {
+        // The owner must start every call a completion returns: a dropped one would stay "in flight" forever.
+        var machine = Machine(configuration: configuration(maxRecords: 2, maxInFlight: 2))
+        let first = batches((0..<2).flatMap {
             machine.received(record($0), offset: Int64($0), bytes: 1, partition: 0, now: start)
         })
-        #expect(full.count == 1)
+        #expect(first.count == 1)
+        for offset in 2..<5 as Range<Int64> {
+            #expect(machine.received(record(Int(offset)), offset: offset, bytes: 1, partition: 0, now: start).isEmpty)
+        }
         #expect(machine.received(record(10), offset: 0, bytes: 1, partition: 1, now: start).isEmpty)
-        #expect(machine.received(record(3), offset: 3, bytes: 1, partition: 0, now: start).isEmpty)
-        let ready = batches(machine.batchCompleted(full[0], now: start.advanced(by: .seconds(1))))
-        #expect(Set(ready.map(\.partition)) == [0, 1])
+        // Partition 0's waiting records fill a call (its last one waits for it); partition 1's lingered record
+        // goes in a second call.
+        let ready = batches(machine.batchCompleted(first[0], now: at(1000)))
+        #expect(offsets(ready) == [[[2, 3]], [[0]]])
+        #expect(machine.inFlight == 2)
+    }
+
+    @Test func counterInvariantsHoldUnderRandomTraffic() {
+        // Whatever the order of receives, completions, revokes and ticks, every record is sent exactly once
+        // (unless its partition was removed) and a partition is never in two calls at once.
+        var rng = SplitMix(seed: 42)
+        var configuration = configuration(maxRecords: 7, maxInFlight: 3)
+        configuration.maxBytes = 50
+        configuration.maxBufferedBytes = 200
+        configuration.maxBufferedPerPartition = 12
+        var machine = Machine(configuration: configuration)
+        var nextOffset = [Int64](repeating: 0, count: 6)
+        var open: [Machine.Batch] = []
+        var sent: [Int: [Int64]] = [:]
+        var now = start
+        for _ in 0..<5000 {
+            now = now.advanced(by: .milliseconds(Int(rng.next() % 20)))
+            var actions: [Machine.Action] = []
+            switch rng.next() % 10 {
+            case 0...5:
+                let partition = Int(rng.next() % 6)
+                actions = machine.received(record(partition), offset: nextOffset[partition],
+                                           bytes: Int(rng.next() % 9) + 1, partition: partition, now: now)
+                nextOffset[partition] += 1
+            case 6...7 where !open.isEmpty:
+                let call = open.remove(at: Int(rng.next() % UInt64(open.count)))
+                actions = machine.batchCompleted(call, now: now)
+            case 8:
+                actions = machine.tick(now: now)
+            default:
+                actions = machine.flush(Set(0..<6), now: now)
+            }
+            for call in batches(actions) {
+                #expect(Set(call.partitions).count == call.partitions.count)
+                for partition in call.partitions {
+                    #expect(!open.contains { $0.partitions.contains(partition) })
+                }
+                #expect(call.count <= 7)
+                #expect(call.bytes <= 50 || call.count == 1)
+                for segment in call.segments { sent[segment.partition, default: []] += segment.offsets }
+                open.append(call)
+            }
+            #expect(machine.inFlight == open.count)
+            #expect(machine.inFlight <= 3)
+        }
+        func opened(_ calls: [Machine.Batch]) {
+            for call in calls {
+                for segment in call.segments { sent[segment.partition, default: []] += segment.offsets }
+            }
+            open += calls
+        }
+        while !open.isEmpty || machine.buffered > 0 {
+            if open.isEmpty { opened(batches(machine.flush(Set(0..<6), now: now))) }
+            let call = open.removeFirst()
+            opened(batches(machine.batchCompleted(call, now: now)))
+        }
+        for partition in 0..<6 {
+            #expect(sent[partition, default: []] == Array(0..<nextOffset[partition]))
+            #expect(machine.committable(partition) == (nextOffset[partition] > 0 ? nextOffset[partition] : nil))
+        }
+        #expect(machine.bufferedBytes == 0)
+        #expect(machine.pausedPartitions.isEmpty)
     }
 }

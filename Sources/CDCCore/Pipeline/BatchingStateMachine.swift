@@ -1,13 +1,18 @@
-/// Groups decoded records into bulk calls per partition and decides when an offset may be committed.
+/// Groups decoded records into bulk calls and decides when an offset may be committed.
 ///
 /// `Payload` is what travels with each record (the pipeline keeps the record with its source message, so a record
 /// that Certyo rejects can be dead-lettered with its original bytes).
 ///
 /// A value-type state machine: each method returns the actions its owner runs outside the lock. Rules:
-/// - one batch in flight per partition (so a partition's records reach Certyo in order), at most
-///   ``BatchingConfiguration/maxInFlight`` across partitions;
-/// - a batch is sent when it is full (records or bytes), when its first record has waited ``BatchingConfiguration/linger``,
-///   or when the owner flushes (revoke, shutdown);
+/// - a bulk call carries the buffered records of one or more partitions (oldest waiting first), up to
+///   ``BatchingConfiguration/maxRecords`` and ``BatchingConfiguration/maxBytes``: an instance holding hundreds of
+///   partitions still sends full calls;
+/// - a partition is in at most one call at a time (so its records reach Certyo in order), and at most
+///   ``BatchingConfiguration/maxInFlight`` calls run at once;
+/// - a call is started when the records waiting in partitions not already in a call fill one, when the oldest of
+///   them has waited ``BatchingConfiguration/linger``, or when the owner flushes (revoke, shutdown);
+/// - fetching of a partition pauses when it buffers ``BatchingConfiguration/maxBufferedPerPartition`` records or the
+///   instance buffers ``BatchingConfiguration/maxBufferedBytes``, and resumes below half of both;
 /// - a partition's committable offset moves past a record only once it and every record before it is done.
 public struct BatchingStateMachine<Partition: Hashable & Sendable, Payload: Sendable, Instant: InstantProtocol & Sendable>:
     Sendable
@@ -19,13 +24,33 @@ where Instant.Duration == Duration {
         public var bytes: Int
     }
 
-    /// A bulk call to make.
-    public struct Batch: Sendable {
-        public var id: Int
+    /// The records of one partition within a bulk call, in offset order.
+    public struct Segment: Sendable {
         public var partition: Partition
         public var items: [Payload]
         public var offsets: [Int64]
+    }
+
+    /// A bulk call to make.
+    public struct Batch: Sendable {
+        public var id: Int
+        /// One segment per partition; no partition appears twice.
+        public var segments: [Segment]
         public var bytes: Int
+
+        /// Every record of the call, partition by partition (each partition's records in offset order).
+        public var items: [Payload] {
+            var items: [Payload] = []
+            items.reserveCapacity(count)
+            for segment in segments { items += segment.items }
+            return items
+        }
+
+        /// Records in the call.
+        public var count: Int { segments.reduce(0) { $0 + $1.items.count } }
+
+        /// The partitions whose records the call carries.
+        public var partitions: [Partition] { segments.map(\.partition) }
     }
 
     public enum Action: Sendable {
@@ -38,30 +63,49 @@ where Instant.Duration == Duration {
         var buffer: [Item] = []
         var bufferHead = 0
         var bufferedBytes = 0
+        /// When the oldest buffered record started waiting (reset when a call takes records and leaves some).
         var firstBufferedAt: Instant?
-        var inFlight: Int?  // batch id
+        /// Breaks ties between equal `firstBufferedAt`s: the partition that started waiting first goes first.
+        var waitingSequence = 0
+        /// The call carrying this partition's records, if any.
+        var inFlight: Int?
         var paused = false
         var watermark = OffsetWatermark()
 
         var bufferedCount: Int { buffer.count - bufferHead }
+        /// Whether its buffered records may join the next call.
+        var sendable: Bool { inFlight == nil && bufferedCount > 0 }
     }
 
     private let configuration: BatchingConfiguration
     private var partitions: [Partition: PartitionState] = [:]
-    private var inFlightCount = 0
+    private var callsInFlight: Set<Int> = []
     private var nextBatchID = 0
+    private var nextWaitingSequence = 0
     /// Partitions whose watermark moved since the last ``takeCommittable()``.
     private var dirty: Set<Partition> = []
+    private var paused: Set<Partition> = []
+    /// Records and bytes buffered in partitions that have no call in flight (what the next call can take).
+    private var sendableRecords = 0
+    private var sendableBytes = 0
+    /// Bytes buffered in all partitions.
+    private var totalBufferedBytes = 0
+    /// A lower bound of the oldest `firstBufferedAt` among sendable partitions (exact after a scan): lets
+    /// ``received(_:offset:bytes:partition:now:)`` skip the scan for an expired linger on almost every record.
+    private var oldestSendable: Instant?
 
     public init(configuration: BatchingConfiguration) {
         self.configuration = configuration
     }
 
-    /// Batches currently in flight.
-    public var inFlight: Int { inFlightCount }
+    /// Bulk calls currently in flight.
+    public var inFlight: Int { callsInFlight.count }
 
     /// Records buffered (not yet sent) in all partitions.
     public var buffered: Int { partitions.values.reduce(0) { $0 + $1.bufferedCount } }
+
+    /// Encoded bytes buffered (not yet sent) in all partitions.
+    public var bufferedBytes: Int { totalBufferedBytes }
 
     // MARK: - Input
 
@@ -70,16 +114,27 @@ where Instant.Duration == Duration {
                                   now: Instant) -> [Action] {
         var state = partitions[partition, default: PartitionState()]
         state.watermark.track(offset)
-        if state.bufferedCount == 0 { state.firstBufferedAt = now }
+        if state.bufferedCount == 0 { startWaiting(&state, now: now) }
         state.buffer.append(Item(payload: payload, offset: offset, bytes: bytes))
         state.bufferedBytes += bytes
+        totalBufferedBytes += bytes
+        if state.inFlight == nil {
+            sendableRecords += 1
+            sendableBytes += bytes
+            if state.bufferedCount == 1 { noteSendable(since: now) }
+        }
         var actions: [Action] = []
-        if !state.paused, state.bufferedCount >= configuration.maxBufferedPerPartition {
+        if !state.paused,
+            state.bufferedCount >= configuration.maxBufferedPerPartition
+                || totalBufferedBytes >= configuration.maxBufferedBytes
+        {
             state.paused = true
+            paused.insert(partition)
             actions.append(.pause(partition))
         }
         partitions[partition] = state
-        actions += startBatches(now: now, force: [])
+        let lingerMayHaveExpired = oldestSendable.map { $0.advanced(by: configuration.linger) <= now } ?? false
+        actions += startCalls(now: now, force: [], scanLinger: lingerMayHaveExpired)
         return actions
     }
 
@@ -103,40 +158,46 @@ where Instant.Duration == Duration {
         partitions[partition] = state
     }
 
-    /// A batch was accepted (HTTP 202) or otherwise fully handled: its records are done.
+    /// A call was accepted (HTTP 202) or otherwise fully handled: its records are done. Segments of partitions
+    /// removed (revoked) meanwhile are ignored.
     public mutating func batchCompleted(_ batch: Batch, now: Instant) -> [Action] {
-        guard var state = partitions[batch.partition], state.inFlight == batch.id else { return [] }
-        state.inFlight = nil
-        inFlightCount -= 1
-        for offset in batch.offsets where state.watermark.markDone(offset) { dirty.insert(batch.partition) }
-        partitions[batch.partition] = state
-        var actions = resumeIfDrained(batch.partition)
-        actions += startBatches(now: now, force: [])
+        guard callsInFlight.remove(batch.id) != nil else { return [] }
+        for segment in batch.segments {
+            guard var state = partitions[segment.partition], state.inFlight == batch.id else { continue }
+            for offset in segment.offsets where state.watermark.markDone(offset) { dirty.insert(segment.partition) }
+            release(&state)
+            partitions[segment.partition] = state
+        }
+        var actions = resumeDrained()
+        actions += startCalls(now: now, force: [], scanLinger: true)
         return actions
     }
 
-    /// A batch was abandoned (its partition was revoked before it was accepted): nothing is done, nothing committed.
+    /// A call was abandoned (its partitions were revoked, or the pipeline stops, before it was accepted): nothing
+    /// of it is done, nothing committed; its records are not sent again by this instance.
     public mutating func batchAbandoned(_ batch: Batch) {
-        guard var state = partitions[batch.partition], state.inFlight == batch.id else { return }
-        state.inFlight = nil
-        inFlightCount -= 1
-        partitions[batch.partition] = state
+        guard callsInFlight.remove(batch.id) != nil else { return }
+        for segment in batch.segments {
+            guard var state = partitions[segment.partition], state.inFlight == batch.id else { continue }
+            release(&state)
+            partitions[segment.partition] = state
+        }
     }
 
-    /// Time passed: send batches whose linger expired.
+    /// Time passed: send calls whose linger expired.
     public mutating func tick(now: Instant) -> [Action] {
-        startBatches(now: now, force: [])
+        startCalls(now: now, force: [], scanLinger: true)
     }
 
     /// Send every buffered record of `partitions` as soon as the in-flight limits allow, regardless of linger.
     public mutating func flush(_ partitions: Set<Partition>, now: Instant) -> [Action] {
-        startBatches(now: now, force: partitions)
+        startCalls(now: now, force: partitions, scanLinger: true)
     }
 
     /// The earliest instant at which a linger expires, if any partition is waiting on one.
     public var nextDeadline: Instant? {
         partitions.values.compactMap { state in
-            state.inFlight == nil && state.bufferedCount > 0 ? state.firstBufferedAt?.advanced(by: configuration.linger) : nil
+            state.sendable ? state.firstBufferedAt?.advanced(by: configuration.linger) : nil
         }.min()
     }
 
@@ -157,86 +218,143 @@ where Instant.Duration == Duration {
         partitions[partition]?.watermark.committable
     }
 
-    /// Whether `partition` has a batch in flight.
+    /// Whether `partition` has records in a call in flight.
     public func hasInFlight(_ partition: Partition) -> Bool {
         partitions[partition]?.inFlight != nil
     }
 
     /// Forgets `partitions` (revoked): buffered records are dropped, since the new owner reads them again from the
-    /// last commit. Call after in-flight batches completed or were abandoned.
+    /// last commit. A call still carrying their records completes or is abandoned later without effect on them.
     /// - Returns: The committable offset of each partition that had one.
     public mutating func remove(_ removed: [Partition]) -> [Partition: Int64] {
         var result: [Partition: Int64] = [:]
         for partition in removed {
             guard let state = partitions.removeValue(forKey: partition) else { continue }
-            if state.inFlight != nil { inFlightCount -= 1 }
+            totalBufferedBytes -= state.bufferedBytes
+            if state.inFlight == nil {
+                sendableRecords -= state.bufferedCount
+                sendableBytes -= state.bufferedBytes
+            }
             if let offset = state.watermark.committable { result[partition] = offset }
             dirty.remove(partition)
+            paused.remove(partition)
         }
         return result
     }
 
     /// Partitions currently paused by back-pressure (re-apply after a rebalance: new assignments start unpaused).
-    public var pausedPartitions: [Partition] {
-        partitions.filter(\.value.paused).map(\.key)
-    }
+    public var pausedPartitions: [Partition] { Array(paused) }
 
     // MARK: - Internals
 
-    private mutating func resumeIfDrained(_ partition: Partition) -> [Action] {
-        guard var state = partitions[partition], state.paused,
-            state.bufferedCount < configuration.maxBufferedPerPartition / 2
-        else { return [] }
-        state.paused = false
-        partitions[partition] = state
-        return [.resume(partition)]
+    private mutating func startWaiting(_ state: inout PartitionState, now: Instant) {
+        state.firstBufferedAt = now
+        nextWaitingSequence += 1
+        state.waitingSequence = nextWaitingSequence
     }
 
-    private mutating func startBatches(now: Instant, force: Set<Partition>) -> [Action] {
-        guard inFlightCount < configuration.maxInFlight else { return [] }
-        // Oldest waiting first, so no partition starves under the in-flight limit.
-        let ready = partitions.compactMap { (partition, state) -> (Partition, Instant)? in
-            guard state.inFlight == nil, state.bufferedCount > 0, let first = state.firstBufferedAt else { return nil }
-            let full = state.bufferedCount >= configuration.maxRecords || state.bufferedBytes >= configuration.maxBytes
-            let lingered = first.advanced(by: configuration.linger) <= now
-            return full || lingered || force.contains(partition) ? (partition, first) : nil
-        }.sorted { $0.1 < $1.1 }
+    private mutating func noteSendable(since instant: Instant) {
+        if let oldest = oldestSendable, oldest <= instant { return }
+        oldestSendable = instant
+    }
+
+    /// The partition's call is over: its remaining records may join the next call.
+    private mutating func release(_ state: inout PartitionState) {
+        state.inFlight = nil
+        sendableRecords += state.bufferedCount
+        sendableBytes += state.bufferedBytes
+        if state.bufferedCount > 0, let first = state.firstBufferedAt { noteSendable(since: first) }
+    }
+
+    /// Resumes paused partitions once the instance is below half its byte budget and the partition below half its
+    /// record budget.
+    private mutating func resumeDrained() -> [Action] {
+        guard !paused.isEmpty, totalBufferedBytes < configuration.maxBufferedBytes / 2 else { return [] }
         var actions: [Action] = []
-        for (partition, _) in ready where inFlightCount < configuration.maxInFlight {
-            actions.append(.send(takeBatch(partition, now: now)))
+        for partition in paused {
+            guard var state = partitions[partition],
+                state.bufferedCount < configuration.maxBufferedPerPartition / 2
+            else { continue }
+            state.paused = false
+            partitions[partition] = state
+            paused.remove(partition)
+            actions.append(.resume(partition))
         }
         return actions
     }
 
-    private mutating func takeBatch(_ partition: Partition, now: Instant) -> Batch {
-        var state = partitions[partition]!
-        var items: [Payload] = []
-        var offsets: [Int64] = []
-        var bytes = 0
-        items.reserveCapacity(min(state.bufferedCount, configuration.maxRecords))
-        while state.bufferHead < state.buffer.count, items.count < configuration.maxRecords {
-            let item = state.buffer[state.bufferHead]
-            if !items.isEmpty, bytes + item.bytes > configuration.maxBytes { break }
-            items.append(item.payload)
-            offsets.append(item.offset)
-            bytes += item.bytes
-            state.bufferHead += 1
+    /// Whether the oldest sendable record has waited its linger; recomputes ``oldestSendable`` exactly.
+    private mutating func lingerExpired(now: Instant) -> Bool {
+        guard let bound = oldestSendable, bound.advanced(by: configuration.linger) <= now else { return false }
+        oldestSendable = partitions.values.lazy.filter(\.sendable).compactMap(\.firstBufferedAt).min()
+        guard let oldest = oldestSendable else { return false }
+        return oldest.advanced(by: configuration.linger) <= now
+    }
+
+    private mutating func startCalls(now: Instant, force: Set<Partition>, scanLinger: Bool) -> [Action] {
+        var actions: [Action] = []
+        while callsInFlight.count < configuration.maxInFlight, sendableRecords > 0 {
+            let full = sendableRecords >= configuration.maxRecords || sendableBytes >= configuration.maxBytes
+            let forced = !force.isEmpty && force.contains { partitions[$0]?.sendable ?? false }
+            guard full || forced || (scanLinger && lingerExpired(now: now)) else { break }
+            guard let call = takeCall(now: now, first: force) else { break }
+            actions.append(.send(call))
         }
-        state.bufferedBytes -= bytes
-        if state.bufferHead == state.buffer.count {
-            state.buffer.removeAll(keepingCapacity: true)
-            state.bufferHead = 0
-        } else if state.bufferHead > 4096 {
-            state.buffer.removeFirst(state.bufferHead)
-            state.bufferHead = 0
-        }
-        // The next batch's linger starts now: its records were already waiting.
-        state.firstBufferedAt = state.bufferedCount > 0 ? now : nil
+        return actions
+    }
+
+    /// Fills one call from the sendable partitions, those in `first` first, then the oldest waiting.
+    private mutating func takeCall(now: Instant, first: Set<Partition>) -> Batch? {
+        let candidates = partitions.compactMap { (partition, state) -> (Partition, Bool, Instant, Int)? in
+            guard state.sendable, let since = state.firstBufferedAt else { return nil }
+            return (partition, first.contains(partition), since, state.waitingSequence)
+        }.sorted { $0.1 != $1.1 ? $0.1 : $0.2 != $1.2 ? $0.2 < $1.2 : $0.3 < $1.3 }
         nextBatchID += 1
-        state.inFlight = nextBatchID
-        inFlightCount += 1
-        partitions[partition] = state
-        return Batch(id: nextBatchID, partition: partition, items: items, offsets: offsets, bytes: bytes)
+        let id = nextBatchID
+        var segments: [Segment] = []
+        var records = 0
+        var bytes = 0
+        for (partition, _, _, _) in candidates {
+            guard records < configuration.maxRecords, bytes < configuration.maxBytes else { break }
+            var state = partitions[partition]!
+            var items: [Payload] = []
+            var offsets: [Int64] = []
+            var taken = 0
+            let room = configuration.maxRecords - records
+            items.reserveCapacity(min(state.bufferedCount, room))
+            offsets.reserveCapacity(min(state.bufferedCount, room))
+            while state.bufferHead < state.buffer.count, records < configuration.maxRecords {
+                let item = state.buffer[state.bufferHead]
+                // One record larger than the limit still goes alone (Certyo's answer decides its fate).
+                if records > 0, bytes + item.bytes > configuration.maxBytes { break }
+                items.append(item.payload)
+                offsets.append(item.offset)
+                bytes += item.bytes
+                taken += item.bytes
+                records += 1
+                state.bufferHead += 1
+            }
+            if items.isEmpty { break }
+            sendableRecords -= state.bufferedCount + items.count
+            sendableBytes -= state.bufferedBytes
+            state.bufferedBytes -= taken
+            totalBufferedBytes -= taken
+            if state.bufferHead == state.buffer.count {
+                state.buffer.removeAll(keepingCapacity: state.buffer.count <= 4096)
+                state.bufferHead = 0
+            } else if state.bufferHead > 4096 {
+                state.buffer.removeFirst(state.bufferHead)
+                state.bufferHead = 0
+            }
+            // What stays behind waits for this call to end; its linger counts from now.
+            if state.bufferedCount > 0 { startWaiting(&state, now: now) } else { state.firstBufferedAt = nil }
+            state.inFlight = id
+            partitions[partition] = state
+            segments.append(Segment(partition: partition, items: items, offsets: offsets))
+        }
+        guard !segments.isEmpty else { return nil }
+        callsInFlight.insert(id)
+        return Batch(id: id, segments: segments, bytes: bytes)
     }
 }
 

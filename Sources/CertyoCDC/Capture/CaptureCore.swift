@@ -43,9 +43,7 @@ final class CaptureCore: DeliveryHost {
             var end = start
             var bytes = 0
             while end < items.count, end - start < batching.maxRecords {
-                let record = items[end].record
-                let size = record.recordPayload.count + record.recordId.utf8.count + record.idempotencyKey.utf8.count
-                    + 200
+                let size = items[end].record.estimatedJSONBytes
                 if end > start, bytes + size > batching.maxBytes { break }
                 bytes += size
                 end += 1

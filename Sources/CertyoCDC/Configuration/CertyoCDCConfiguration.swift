@@ -103,6 +103,10 @@ public struct CertyoCDCConfiguration: Sendable {
         if let value = raw.value(.maxInFlight) {
             batching.maxInFlight = try SettingParser.integer(value, .maxInFlight, range: 1...256)
         }
+        if let value = raw.value(.maxBufferedBytes) {
+            batching.maxBufferedBytes = try SettingParser.integer(value, .maxBufferedBytes,
+                                                                  range: 1024 * 1024...4 * 1024 * 1024 * 1024)
+        }
         configuration.pipeline.batching = batching
 
         if let topic = raw.value(.deadLetterTopic) {

@@ -28,6 +28,7 @@ public struct Setting: Sendable, Hashable {
     public static let batchMaxBytes = Setting("batch-max-bytes", "CERTYO_BATCH_MAX_BYTES")
     public static let batchLinger = Setting("batch-linger", "CERTYO_BATCH_LINGER")
     public static let maxInFlight = Setting("max-in-flight", "CERTYO_MAX_IN_FLIGHT")
+    public static let maxBufferedBytes = Setting("max-buffered-bytes", "CERTYO_MAX_BUFFERED_BYTES")
     public static let deadLetterTopic = Setting("dlq-topic", "CERTYO_DLQ_TOPIC")
     public static let postgresDSN = Setting("pg-dsn", "PG_DSN", secret: true)
     public static let pipelineEnabled = Setting("pipeline", "CERTYO_PIPELINE_ENABLED")

@@ -181,9 +181,6 @@ final class BatchDelivery: Sendable {
 
     // MARK: - Authorisation
 
-    /// Whether Certyo accepts the key now (readiness).
-    var isAuthorised: Bool { auth.withLock { $0.unauthorisedSince == nil } }
-
     private func setAuthorised(_ authorised: Bool) {
         let recovered = auth.withLock { state -> Bool in
             if authorised {

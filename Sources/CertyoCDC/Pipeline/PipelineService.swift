@@ -9,8 +9,8 @@ import Synchronization
 /// Consumes Debezium change events from Kafka, sends them to Certyo in bulk calls and commits a partition's offset
 /// only past records that were accepted (HTTP 202), skipped on purpose, or written to the dead-letter topic.
 ///
-/// One driver task polls and decodes; one task per in-flight batch sends and retries it; one committer task commits
-/// the done watermarks in order. Stopping (graceful shutdown or cancellation) stops fetching, sends what is buffered
+/// One driver task polls and decodes; one task per in-flight bulk call (carrying the records of one or more
+/// partitions) sends and retries it; one committer task commits the done watermarks in order. Stopping (graceful shutdown or cancellation) stops fetching, sends what is buffered
 /// within ``PipelineConfiguration/shutdownTimeout``, commits what is done and leaves the group.
 public final class PipelineService<Decoder: ChangeDecoder>: Service {
     private let configuration: PipelineConfiguration
@@ -131,7 +131,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         self.statistics = statistics
         self.logger = logger
         self.delivery = BatchDelivery(configuration: configuration.delivery, sink: sink, statistics: statistics,
-                                      logger: logger, laneMetadataKey: "kafka.partition")
+                                      logger: logger, laneMetadataKey: "kafka.partitions")
         self.state = Mutex(State(machine: Machine(configuration: configuration.batching)))
         (commitRequests, commitSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (launches, launcher) = AsyncStream.makeStream()
@@ -182,10 +182,9 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         }
         switch outcome {
         case .record(let record):
-            let bytes = record.recordPayload.count + record.recordId.utf8.count + record.idempotencyKey.utf8.count + 200
             let actions = state.withLock {
                 $0.machine.received(PendingRecord(record: record, source: message), offset: message.offset,
-                                    bytes: bytes, partition: tp, now: clock.now)
+                                    bytes: record.estimatedJSONBytes, partition: tp, now: clock.now)
             }
             return apply(actions)
         case .skip(let reason):
@@ -247,10 +246,10 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
 
     func finishLauncher() { launcher.finish() }
 
-    /// Sends one batch, then launches whatever its completion made ready (possibly several: the freed in-flight
-    /// slot and this partition's next records).
+    /// Sends one call, then launches whatever its completion made ready (possibly several: the freed in-flight
+    /// slot and its partitions' next records).
     private func runBatch(_ batch: Machine.Batch) async {
-        let done = await deliver(batch.items, partition: batch.partition)
+        let done = await delivery.deliver(batch.items, lane: CallPartitions(batch.partitions), host: self)
         let actions: [Machine.Action] = state.withLock {
             if done { return $0.machine.batchCompleted(batch, now: clock.now) }
             $0.machine.batchAbandoned(batch)
@@ -259,15 +258,6 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         commitSignal.yield()
         launch(apply(actions))
     }
-
-    /// Delivers `items` until each one is accepted or dead-lettered, or the partition's work is abandoned.
-    /// - Returns: `true` when every item is done; `false` when abandoned (nothing of it may be committed).
-    private func deliver(_ items: [PendingRecord], partition: TopicPartition) async -> Bool {
-        await delivery.deliver(items, lane: partition, host: self)
-    }
-
-    /// Whether Certyo accepts the key now (readiness).
-    var isAuthorised: Bool { delivery.isAuthorised }
 
     /// A decoder dead letter: written, then its offset is done.
     private func writeDeadLetter(_ letter: DeadLetter) async {
@@ -279,7 +269,7 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
     /// Writes `letter` until the broker acknowledges it. Returns `false` if the partition's work was abandoned first.
     private func writeDeadLetterUntilAcknowledged(_ letter: DeadLetter) async -> Bool {
         await delivery.writeDeadLetterUntilStored(
-            lane: letter.source.topicPartition, host: self, reason: letter.reason, message: letter.message,
+            lane: CallPartitions([letter.source.topicPartition]), host: self, reason: letter.reason, message: letter.message,
             metadata: [
                 "kafka.topic": "\(letter.source.topic)", "kafka.partition": "\(letter.source.partition)",
                 "kafka.offset": "\(letter.source.offset)", "dlq.reason": "\(letter.reason)",
@@ -381,28 +371,46 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
 extension PipelineCore: DeliveryHost {
     func record(of item: PendingRecord) -> CertyoRecord { item.record }
 
-    func isAbandoned(_ tp: TopicPartition) -> Bool {
-        state.withLock { $0.abandonAll || $0.abandoned.contains(tp) } || Task.isCancelled
+    /// A call's work stops when every partition it carries was revoked (or the pipeline stops past its bound): a
+    /// call that also carries partitions this instance keeps goes on, and completes only those.
+    func isAbandoned(_ lane: CallPartitions) -> Bool {
+        state.withLock { state in
+            state.abandonAll || lane.partitions.allSatisfy { state.abandoned.contains($0) }
+        } || Task.isCancelled
     }
 
-    func pauseForRetry(_ partition: TopicPartition) {
-        state.withLock { _ = $0.pausedForRetry.insert(partition) }
-        do { try consumer?.pause([partition]) } catch { logger.warning("pausing \(partition) failed: \(error)") }
+    func pauseForRetry(_ lane: CallPartitions) {
+        state.withLock { _ = $0.pausedForRetry.formUnion(lane.partitions) }
+        do { try consumer?.pause(lane.partitions) } catch { logger.warning("pausing \(lane) failed: \(error)") }
     }
 
-    func resumeAfterRetry(_ partition: TopicPartition) {
-        let stillPaused = state.withLock { state -> Bool in
-            state.pausedForRetry.remove(partition)
-            return state.machine.pausedPartitions.contains(partition)
+    func resumeAfterRetry(_ lane: CallPartitions) {
+        let resume = state.withLock { state -> [TopicPartition] in
+            state.pausedForRetry.subtract(lane.partitions)
+            let stillPaused = Set(state.machine.pausedPartitions)
+            return lane.partitions.filter { !stillPaused.contains($0) }
         }
-        guard !stillPaused else { return }
-        do { try consumer?.resume([partition]) } catch { logger.warning("resuming \(partition) failed: \(error)") }
+        guard !resume.isEmpty else { return }
+        do { try consumer?.resume(resume) } catch { logger.warning("resuming \(lane) failed: \(error)") }
     }
 
     /// Writes one record Certyo refused to the dead-letter topic, retrying until the broker acknowledges it.
-    func deadLetter(_ item: PendingRecord, _ rejection: Rejection, lane: TopicPartition) async -> Bool {
+    func deadLetter(_ item: PendingRecord, _ rejection: Rejection, lane: CallPartitions) async -> Bool {
         let letter = DeadLetter(source: item.source, reason: rejection.reason, message: rejection.message,
                                 httpStatus: rejection.httpStatus, errorCode: rejection.errorCode)
         return await writeDeadLetterUntilAcknowledged(letter)
+    }
+}
+
+/// The partitions whose records one bulk call carries: the delivery loop's lane on the Kafka path.
+struct CallPartitions: Sendable, CustomStringConvertible {
+    var partitions: [TopicPartition]
+
+    init(_ partitions: [TopicPartition]) { self.partitions = partitions }
+
+    /// Up to four partitions by name, then how many more (a call can carry hundreds).
+    var description: String {
+        let named = partitions.prefix(4).map(\.description).joined(separator: ",")
+        return partitions.count > 4 ? "\(named) and \(partitions.count - 4) more" : named
     }
 }
