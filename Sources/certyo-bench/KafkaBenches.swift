@@ -157,7 +157,10 @@ enum KafkaBenches {
         environment["CERTYO_TOPIC_PATTERN"] = "^" + NSRegularExpression.escapedPattern(for: EnvelopeShape.topic) + "$"
         environment["CERTYO_BATCH_LINGER"] = "\(Int(settings.linger.seconds * 1000))ms"
         environment["CERTYO_LOG_LEVEL"] = "warning"
-        environment["KAFKA_PROPERTIES"] = mockConsumerProperties.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        // CERTYO_BENCH_KAFKA_PROPERTIES (k=v,k=v) adds librdkafka properties for certyo-cdc only (tuning runs).
+        let extra = ProcessInfo.processInfo.environment["CERTYO_BENCH_KAFKA_PROPERTIES"].map { [$0] } ?? []
+        environment["KAFKA_PROPERTIES"] = (mockConsumerProperties.map { "\($0.key)=\($0.value)" } + extra)
+            .joined(separator: ",")
         if let dsn = settings.postgresDSN { environment["PG_DSN"] = dsn }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: settings.logFile, contents: nil)

@@ -112,7 +112,7 @@ where Instant.Duration == Duration {
     /// A record was read and decoded.
     public mutating func received(_ payload: Payload, offset: Int64, bytes: Int, partition: Partition,
                                   now: Instant) -> [Action] {
-        var state = partitions[partition, default: PartitionState()]
+        var state = takeState(partition)
         state.watermark.track(offset)
         if state.bufferedCount == 0 { startWaiting(&state, now: now) }
         state.buffer.append(Item(payload: payload, offset: offset, bytes: bytes))
@@ -140,7 +140,7 @@ where Instant.Duration == Duration {
 
     /// A record was read that needs no call and no dead-letter (a tombstone, a truncate): it is done now.
     public mutating func receivedDone(offset: Int64, partition: Partition) {
-        var state = partitions[partition, default: PartitionState()]
+        var state = takeState(partition)
         state.watermark.track(offset)
         if state.watermark.markDone(offset) { dirty.insert(partition) }
         partitions[partition] = state
@@ -153,7 +153,8 @@ where Instant.Duration == Duration {
 
     /// A record tracked with ``receivedPending(offset:partition:)`` is done (e.g. its dead-letter write was acknowledged).
     public mutating func markDone(offset: Int64, partition: Partition) {
-        guard var state = partitions[partition] else { return }
+        guard partitions[partition] != nil else { return }
+        var state = takeState(partition)
         if state.watermark.markDone(offset) { dirty.insert(partition) }
         partitions[partition] = state
     }
@@ -162,8 +163,8 @@ where Instant.Duration == Duration {
     /// removed (revoked) meanwhile are ignored.
     public mutating func batchCompleted(_ batch: Batch, now: Instant) -> [Action] {
         guard callsInFlight.remove(batch.id) != nil else { return [] }
-        for segment in batch.segments {
-            guard var state = partitions[segment.partition], state.inFlight == batch.id else { continue }
+        for segment in batch.segments where partitions[segment.partition]?.inFlight == batch.id {
+            var state = takeState(segment.partition)
             for offset in segment.offsets where state.watermark.markDone(offset) { dirty.insert(segment.partition) }
             release(&state)
             partitions[segment.partition] = state
@@ -177,8 +178,8 @@ where Instant.Duration == Duration {
     /// of it is done, nothing committed; its records are not sent again by this instance.
     public mutating func batchAbandoned(_ batch: Batch) {
         guard callsInFlight.remove(batch.id) != nil else { return }
-        for segment in batch.segments {
-            guard var state = partitions[segment.partition], state.inFlight == batch.id else { continue }
+        for segment in batch.segments where partitions[segment.partition]?.inFlight == batch.id {
+            var state = takeState(segment.partition)
             release(&state)
             partitions[segment.partition] = state
         }
@@ -246,6 +247,12 @@ where Instant.Duration == Duration {
     public var pausedPartitions: [Partition] { Array(paused) }
 
     // MARK: - Internals
+
+    /// Moves a partition's state out of the dictionary (a new one if it has none), so that appending to its buffer
+    /// or watermark mutates a uniquely referenced array instead of copying it; the caller puts it back.
+    private mutating func takeState(_ partition: Partition) -> PartitionState {
+        partitions.removeValue(forKey: partition) ?? PartitionState()
+    }
 
     private mutating func startWaiting(_ state: inout PartitionState, now: Instant) {
         state.firstBufferedAt = now
@@ -316,7 +323,7 @@ where Instant.Duration == Duration {
         var bytes = 0
         for (partition, _, _, _) in candidates {
             guard records < configuration.maxRecords, bytes < configuration.maxBytes else { break }
-            var state = partitions[partition]!
+            var state = takeState(partition)
             var items: [Payload] = []
             var offsets: [Int64] = []
             var taken = 0
@@ -334,7 +341,10 @@ where Instant.Duration == Duration {
                 records += 1
                 state.bufferHead += 1
             }
-            if items.isEmpty { break }
+            if items.isEmpty {
+                partitions[partition] = state
+                break
+            }
             sendableRecords -= state.bufferedCount + items.count
             sendableBytes -= state.bufferedBytes
             state.bufferedBytes -= taken

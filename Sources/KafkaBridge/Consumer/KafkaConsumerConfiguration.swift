@@ -21,13 +21,6 @@ public struct KafkaConsumerConfiguration: Sendable {
         "enable.auto.offset.store": "false",
     ]
 
-    /// Pre-fetch limits certyo-cdc sets unless the Kafka properties give others: 16 MB of queued messages for the
-    /// whole consumer, and librdkafka's per-partition target lowered to match.
-    static let prefetchDefaults: [String: String] = [
-        "queued.max.messages.kbytes": "16384",
-        "queued.min.messages": "10000",
-    ]
-
     /// Checks every property with librdkafka without connecting anywhere.
     /// - Throws: A ``KafkaError`` (`.configuration`) naming the first property librdkafka rejects.
     public func validate() throws {
@@ -43,9 +36,6 @@ public struct KafkaConsumerConfiguration: Sendable {
             "auto.offset.reset": "earliest",
             "client.id": "certyo-cdc",
         ]
-        // librdkafka pre-fetches up to 64 MB and 100 000 messages a partition by default: far more than a sink that
-        // pauses at its own byte budget needs, and the bulk of an instance's memory. Overridable like any property.
-        properties.merge(Self.prefetchDefaults) { current, _ in current }
         for (key, value) in additionalProperties {
             if let owned = Self.ownedProperties[key], owned != value {
                 throw KafkaError(
