@@ -72,7 +72,7 @@ public struct CertyoCDCApplication: Sendable {
                 postgresConfiguration.dsnName = "PG_DSN"
                 services.append(VerificationWorker(
                     configuration: configuration.verification, postgres: postgresConfiguration, client: client,
-                    clock: ContinuousClock(), logger: logger
+                    clock: ContinuousClock(), statistics: VerificationStatistics(metrics: metrics), logger: logger
                 ))
             }
             if configuration.pipelineEnabled {

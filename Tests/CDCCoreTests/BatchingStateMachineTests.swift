@@ -248,6 +248,24 @@ import Testing
         #expect(machine.pausedPartitions.isEmpty)
     }
 
+    @Test func theBudgetCountsWhatARecordRetainsNotItsEncodedSize() {
+        var configuration = configuration(maxRecords: 1000, maxInFlight: 1)
+        configuration.maxBytes = 10_000
+        configuration.maxBufferedBytes = 1000
+        var machine = Machine(configuration: configuration)
+        // 10 bytes in a call each, but 300 held (the source message): the fourth record reaches the budget.
+        var actions: [Machine.Action] = []
+        for offset in 0..<4 as Range<Int64> {
+            actions += machine.received(record(Int(offset)), offset: offset, bytes: 10, retained: 300, partition: 0,
+                                        now: start)
+        }
+        #expect(actions.contains { if case .pause(0) = $0 { true } else { false } })
+        #expect(machine.bufferedBytes == 1200)
+        let call = batches(machine.tick(now: at(200)))
+        #expect(call.first?.bytes == 40)
+        #expect(machine.bufferedBytes == 0)
+    }
+
     @Test func revokeDropsBufferedRecordsAndReportsWhatIsDone() {
         var machine = Machine(configuration: configuration())
         let sent = batches((0..<4).flatMap {

@@ -50,6 +50,22 @@ func parseMetrics(_ text: String) -> [String: Double] {
         #expect(statistics.snapshot.consumed == 12 && statistics.snapshot.deadLetteredByReason == ["toast_placeholder": 2])
     }
 
+    @Test func verificationPassesFailuresAndFailedRowsAreCounted() {
+        let statistics = VerificationStatistics(metrics: metrics)
+        var clean = PassCounts()
+        clean.rows = 4
+        var tampered = PassCounts()
+        tampered.failedNow = 2
+        statistics.recordPass(clean)
+        statistics.recordPass(tampered)
+        statistics.recordFailure("PostgreSQL unreachable")
+        let values = parseMetrics(registry.emitToString())
+        #expect(values["certyo_cdc_verification_passes_total"] == 2)
+        #expect(values["certyo_cdc_verification_rows_failed_total"] == 2)
+        #expect(values["certyo_cdc_verification_pass_failures_total"] == 1)
+        #expect(statistics.snapshot.passes == 2 && statistics.snapshot.failures == 1)
+    }
+
     @Test func assignmentDrivesReadinessAndRevocationDropsThePartitionsSeries() {
         let readiness = Readiness()
         let metrics = metrics

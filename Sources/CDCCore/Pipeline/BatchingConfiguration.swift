@@ -11,8 +11,9 @@ public struct BatchingConfiguration: Sendable, Hashable {
     public var maxInFlight: Int = 8
     /// Records buffered per partition before that partition's fetching is paused. Default: `5000`.
     public var maxBufferedPerPartition: Int = 5000
-    /// Encoded bytes buffered (not yet sent) across all partitions before fetching pauses: bounds an instance's
-    /// memory whatever its number of partitions. Default: 16 MiB.
+    /// Memory held by buffered (decoded, not yet sent) records across all partitions, each with the Kafka message
+    /// it came from, before fetching pauses: bounds an instance's buffer whatever its number of partitions.
+    /// Default: 16 MiB.
     public var maxBufferedBytes: Int = 16 * 1024 * 1024
 
     public init() {}

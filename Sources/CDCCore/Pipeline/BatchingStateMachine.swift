@@ -22,6 +22,7 @@ where Instant.Duration == Duration {
         public var payload: Payload
         public var offset: Int64
         public var bytes: Int
+        public var retained: Int
     }
 
     /// The records of one partition within a bulk call, in offset order.
@@ -63,6 +64,7 @@ where Instant.Duration == Duration {
         var buffer: [Item] = []
         var bufferHead = 0
         var bufferedBytes = 0
+        var retainedBytes = 0
         /// When the oldest buffered record started waiting (reset when a call takes records and leaves some).
         var firstBufferedAt: Instant?
         /// Breaks ties between equal `firstBufferedAt`s: the partition that started waiting first goes first.
@@ -88,10 +90,10 @@ where Instant.Duration == Duration {
     /// Records and bytes buffered in partitions that have no call in flight (what the next call can take).
     private var sendableRecords = 0
     private var sendableBytes = 0
-    /// Bytes buffered in all partitions.
-    private var totalBufferedBytes = 0
+    /// Memory held by the records buffered in all partitions (their `retained` sizes).
+    private var totalRetainedBytes = 0
     /// A lower bound of the oldest `firstBufferedAt` among sendable partitions (exact after a scan): lets
-    /// ``received(_:offset:bytes:partition:now:)`` skip the scan for an expired linger on almost every record.
+    /// ``received(_:offset:bytes:retained:partition:now:)`` skip the scan for an expired linger on almost every record.
     private var oldestSendable: Instant?
 
     public init(configuration: BatchingConfiguration) {
@@ -104,20 +106,26 @@ where Instant.Duration == Duration {
     /// Records buffered (not yet sent) in all partitions.
     public var buffered: Int { partitions.values.reduce(0) { $0 + $1.bufferedCount } }
 
-    /// Encoded bytes buffered (not yet sent) in all partitions.
-    public var bufferedBytes: Int { totalBufferedBytes }
+    /// Memory held by the records buffered (not yet sent) in all partitions: the sum of their `retained` sizes,
+    /// what ``BatchingConfiguration/maxBufferedBytes`` bounds.
+    public var bufferedBytes: Int { totalRetainedBytes }
 
     // MARK: - Input
 
-    /// A record was read and decoded.
-    public mutating func received(_ payload: Payload, offset: Int64, bytes: Int, partition: Partition,
-                                  now: Instant) -> [Action] {
+    /// A record was read and decoded. `bytes` is its encoded size in a bulk call (counted against
+    /// ``BatchingConfiguration/maxBytes``); `retained` the memory it holds while buffered, e.g. with the source
+    /// message kept for the dead-letter topic (counted against ``BatchingConfiguration/maxBufferedBytes``; default
+    /// `bytes`).
+    public mutating func received(_ payload: Payload, offset: Int64, bytes: Int, retained: Int? = nil,
+                                  partition: Partition, now: Instant) -> [Action] {
+        let retained = retained ?? bytes
         var state = takeState(partition)
         state.watermark.track(offset)
         if state.bufferedCount == 0 { startWaiting(&state, now: now) }
-        state.buffer.append(Item(payload: payload, offset: offset, bytes: bytes))
+        state.buffer.append(Item(payload: payload, offset: offset, bytes: bytes, retained: retained))
         state.bufferedBytes += bytes
-        totalBufferedBytes += bytes
+        state.retainedBytes += retained
+        totalRetainedBytes += retained
         if state.inFlight == nil {
             sendableRecords += 1
             sendableBytes += bytes
@@ -126,7 +134,7 @@ where Instant.Duration == Duration {
         var actions: [Action] = []
         if !state.paused,
             state.bufferedCount >= configuration.maxBufferedPerPartition
-                || totalBufferedBytes >= configuration.maxBufferedBytes
+                || totalRetainedBytes >= configuration.maxBufferedBytes
         {
             state.paused = true
             paused.insert(partition)
@@ -231,7 +239,7 @@ where Instant.Duration == Duration {
         var result: [Partition: Int64] = [:]
         for partition in removed {
             guard let state = partitions.removeValue(forKey: partition) else { continue }
-            totalBufferedBytes -= state.bufferedBytes
+            totalRetainedBytes -= state.retainedBytes
             if state.inFlight == nil {
                 sendableRecords -= state.bufferedCount
                 sendableBytes -= state.bufferedBytes
@@ -276,7 +284,7 @@ where Instant.Duration == Duration {
     /// Resumes paused partitions once the instance is below half its byte budget and the partition below half its
     /// record budget.
     private mutating func resumeDrained() -> [Action] {
-        guard !paused.isEmpty, totalBufferedBytes < configuration.maxBufferedBytes / 2 else { return [] }
+        guard !paused.isEmpty, totalRetainedBytes < configuration.maxBufferedBytes / 2 else { return [] }
         var actions: [Action] = []
         for partition in paused {
             guard var state = partitions[partition],
@@ -327,6 +335,7 @@ where Instant.Duration == Duration {
             var items: [Payload] = []
             var offsets: [Int64] = []
             var taken = 0
+            var retainedTaken = 0
             let room = configuration.maxRecords - records
             items.reserveCapacity(min(state.bufferedCount, room))
             offsets.reserveCapacity(min(state.bufferedCount, room))
@@ -338,6 +347,7 @@ where Instant.Duration == Duration {
                 offsets.append(item.offset)
                 bytes += item.bytes
                 taken += item.bytes
+                retainedTaken += item.retained
                 records += 1
                 state.bufferHead += 1
             }
@@ -348,7 +358,8 @@ where Instant.Duration == Duration {
             sendableRecords -= state.bufferedCount + items.count
             sendableBytes -= state.bufferedBytes
             state.bufferedBytes -= taken
-            totalBufferedBytes -= taken
+            state.retainedBytes -= retainedTaken
+            totalRetainedBytes -= retainedTaken
             if state.bufferHead == state.buffer.count {
                 state.buffer.removeAll(keepingCapacity: state.buffer.count <= 4096)
                 state.bufferHead = 0

@@ -23,6 +23,9 @@ public final class PipelineMetrics: Sendable {
         public static let lag = "certyo_cdc_partition_lag"
         public static let ready = "certyo_cdc_ready"
         public static let keyAccepted = "certyo_cdc_certyo_key_accepted"
+        public static let verificationPasses = "certyo_cdc_verification_passes_total"
+        public static let verificationPassFailures = "certyo_cdc_verification_pass_failures_total"
+        public static let verificationRowsFailed = "certyo_cdc_verification_rows_failed_total"
     }
 
     private struct Dynamic {
@@ -41,6 +44,9 @@ public final class PipelineMetrics: Sendable {
     private let batchRecords: Recorder
     private let ready: CoreMetrics.Gauge
     private let keyAccepted: CoreMetrics.Gauge
+    private let verificationPasses: CoreMetrics.Counter
+    private let verificationPassFailures: CoreMetrics.Counter
+    private let verificationRowsFailed: CoreMetrics.Counter
     private let dynamic = Mutex(Dynamic())
 
     /// - Parameter factory: Where the metrics go: ``makePrometheusFactory(registry:)`` in production, any
@@ -54,6 +60,9 @@ public final class PipelineMetrics: Sendable {
         batchRecords = Recorder(label: Name.batchRecords, dimensions: [], aggregate: true, factory: factory)
         ready = CoreMetrics.Gauge(label: Name.ready, factory: factory)
         keyAccepted = CoreMetrics.Gauge(label: Name.keyAccepted, factory: factory)
+        verificationPasses = CoreMetrics.Counter(label: Name.verificationPasses, factory: factory)
+        verificationPassFailures = CoreMetrics.Counter(label: Name.verificationPassFailures, factory: factory)
+        verificationRowsFailed = CoreMetrics.Counter(label: Name.verificationRowsFailed, factory: factory)
         ready.record(0)
         keyAccepted.record(0)
     }
@@ -118,6 +127,19 @@ public final class PipelineMetrics: Sendable {
             dynamic[keyPath: path][value] = counter
             return counter
         }
+    }
+
+    // MARK: - Verification worker
+
+    /// One verification pass completed; `failedRows` rows were newly marked `failed` (tampering or a lost change).
+    func verificationPassDone(failedRows: Int) {
+        verificationPasses.increment()
+        if failedRows > 0 { verificationRowsFailed.increment(by: Int64(failedRows)) }
+    }
+
+    /// One verification pass was abandoned (PostgreSQL or Certyo unreachable, a refusal).
+    func verificationPassFailed() {
+        verificationPassFailures.increment()
     }
 
     // MARK: - Certyo calls

@@ -182,9 +182,12 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
         }
         switch outcome {
         case .record(let record):
+            // Held until done: the record and its Kafka message (kept for the dead-letter topic).
+            let retained = record.estimatedJSONBytes + (message.value?.count ?? 0) + (message.key?.count ?? 0)
             let actions = state.withLock {
                 $0.machine.received(PendingRecord(record: record, source: message), offset: message.offset,
-                                    bytes: record.estimatedJSONBytes, partition: tp, now: clock.now)
+                                    bytes: record.estimatedJSONBytes, retained: retained, partition: tp,
+                                    now: clock.now)
             }
             return apply(actions)
         case .skip(let reason):

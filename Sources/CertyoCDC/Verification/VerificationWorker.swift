@@ -326,8 +326,12 @@ public final class VerificationStatistics: Sendable {
     }
 
     private let state = Mutex(Snapshot())
+    private let metrics: PipelineMetrics?
 
-    public init() {}
+    /// - Parameter metrics: Where passes, abandoned passes and rows marked `failed` are counted for `/metrics`.
+    public init(metrics: PipelineMetrics? = nil) {
+        self.metrics = metrics
+    }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
@@ -336,6 +340,7 @@ public final class VerificationStatistics: Sendable {
             $0.passes += 1
             $0.lastPass = counts
         }
+        metrics?.verificationPassDone(failedRows: counts.failedNow)
     }
 
     func recordFailure(_ description: String) {
@@ -343,6 +348,7 @@ public final class VerificationStatistics: Sendable {
             $0.failures += 1
             $0.lastError = description
         }
+        metrics?.verificationPassFailed()
     }
 }
 
