@@ -78,9 +78,25 @@ enum Canonicalizer {
     /// PostgreSQL numerics have at most 131072 + 16383 digits (about 61 kB as a binary integer).
     static let maxUnscaledBytes = 65_536
 
+    /// Buffers that a caller converting many values keeps between them, so that a value needing working memory
+    /// (a JSON column: its unescaped text, its nodes, its members while sorting) allocates none.
+    struct Scratch: Sendable {
+        var text: [UInt8] = []
+        var nodes: [JSONTape.Node] = []
+        var members: [JCS.MemberSpan] = []
+    }
+
     /// Appends the canonical value of `tape[index]` under `converter`.
     static func append(
         _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout [UInt8]
+    ) -> ConversionFailure? {
+        var scratch = Scratch()
+        return append(tape, index, converter, to: &out, scratch: &scratch)
+    }
+
+    /// The same, with working memory in `scratch`.
+    static func append(
+        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout [UInt8], scratch: inout Scratch
     ) -> ConversionFailure? {
         let node = tape[index]
         if node.kind == .null {
@@ -195,8 +211,13 @@ enum Canonicalizer {
         case .uuid:
             guard node.kind == .string, !node.flag else { return wrongType(node, "a UUID string") }
             out.append(UInt8(ascii: "\""))
-            for byte in tape.rawBytes(node) {
-                out.append((65...90).contains(byte) ? byte | 0x20 : byte)
+            let raw = tape.rawBytes(node)
+            if raw.contains(where: { $0 &- 65 < 26 }) {
+                for byte in raw {
+                    out.append((65...90).contains(byte) ? byte | 0x20 : byte)
+                }
+            } else {
+                out.append(contentsOf: raw)  // already lowercase, as Debezium writes UUIDs
             }
             out.append(UInt8(ascii: "\""))
 
@@ -252,14 +273,24 @@ enum Canonicalizer {
         case .json:
             guard node.kind == .string else { return wrongType(node, "a string holding JSON") }
             var text: [UInt8] = []
+            swap(&text, &scratch.text)
+            text.removeAll(keepingCapacity: true)
             let range = Int(node.start)..<Int(node.end)
             if node.flag {
                 guard JSONTape.unescape(tape.bytes, range, into: &text) else { return invalid("invalid escape") }
             } else {
                 text.append(contentsOf: tape.bytes[range])
             }
-            guard let inner = try? JSONTape(parsing: text) else { return invalid("the string is not JSON") }
-            guard JCS.appendCanonical(inner, 0, to: &out) else {
+            let inner: JSONTape
+            do {
+                inner = try JSONTape(parsing: text, reusing: &scratch.nodes)
+            } catch {
+                return invalid("the string is not JSON")
+            }
+            let canonical = JCS.appendCanonical(inner, 0, to: &out, members: &scratch.members)
+            scratch.nodes = inner.releaseNodes()
+            scratch.text = text
+            guard canonical else {
                 return invalid("the JSON is not I-JSON (duplicate names, lone surrogates or huge numbers)")
             }
 
@@ -292,7 +323,7 @@ enum Canonicalizer {
                 guard failure == nil else { return }
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                failure = append(tape, item, element, to: &out)
+                failure = append(tape, item, element, to: &out, scratch: &scratch)
             }
             if let failure { return failure }
             out.append(UInt8(ascii: "]"))

@@ -39,34 +39,71 @@ struct JSONTape: Sendable {
     init(parsing bytes: [UInt8], range: Range<Int>? = nil, skipping: [StaticString] = []) throws(ParseError) {
         self.bytes = bytes
         let range = range ?? 0..<bytes.count
-        // Nodes are written straight into the array's storage (no per-node append). Every node but the first owns
-        // at least two bytes (a key its quotes; a value its separator and one byte), so count / 2 + 2 always fits.
-        let capacity = range.count / 2 + 2
+        let capacity = JSONTape.nodeCapacity(range)
         var failure: ParseError? = nil
         let nodes = [Node](unsafeUninitializedCapacity: capacity) { storage, initialized in
             initialized = 0
-            bytes.withUnsafeBufferPointer { buffer in
-                guard let base = storage.baseAddress else { return }
-                var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound,
-                                    skipping: skipping, nodes: base, capacity: capacity)
-                do throws(ParseError) {
-                    parser.skipWhitespace()
-                    try parser.parseValue(depth: 0)
-                    parser.skipWhitespace()
-                    if parser.position != parser.end {
-                        throw ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
-                    }
-                    if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
-                        throw ParseError(offset: bad, message: "invalid UTF-8")
-                    }
-                } catch {
-                    failure = error
-                }
-                initialized = parser.nodeCount
+            guard let base = storage.baseAddress else { return }
+            do throws(ParseError) {
+                initialized = try JSONTape.parse(bytes, range, skipping: skipping, into: base, capacity: capacity)
+            } catch {
+                failure = error
             }
         }
         if let failure { throw failure }
         self.nodes = nodes
+    }
+
+    /// The same, writing the nodes into `storage` (taken out of it, and given back by ``releaseNodes()``) instead
+    /// of a new array: a decoder parses every message into the same memory instead of allocating ~10x the
+    /// message's size for each. `storage` only grows; its elements past the tape's end are stale and never read
+    /// (every walk is bounded by a node's `next`).
+    init(
+        parsing bytes: [UInt8], range: Range<Int>? = nil, skipping: [StaticString] = [], reusing storage: inout [Node]
+    ) throws(ParseError) {
+        self.bytes = bytes
+        let range = range ?? 0..<bytes.count
+        let capacity = JSONTape.nodeCapacity(range)
+        var nodes: [Node] = []
+        swap(&nodes, &storage)
+        if nodes.count < capacity {
+            nodes.append(contentsOf: repeatElement(
+                Node(kind: .null, flag: false, start: 0, end: 0, next: 0, count: 0), count: capacity - nodes.count))
+        }
+        // Unique here (taken out of `storage`), so this does not copy.
+        try nodes.withUnsafeMutableBufferPointer { (buffer) throws(ParseError) -> Void in
+            guard let base = buffer.baseAddress else { return }
+            _ = try JSONTape.parse(bytes, range, skipping: skipping, into: base, capacity: capacity)
+        }
+        self.nodes = nodes
+    }
+
+    /// Hands the node memory back for the next parse (the tape must not be used afterwards).
+    consuming func releaseNodes() -> [Node] { nodes }
+
+    /// Every node but the first owns at least two bytes (a key its quotes; a value its separator and one byte),
+    /// so `count / 2 + 2` nodes always fit.
+    private static func nodeCapacity(_ range: Range<Int>) -> Int { range.count / 2 + 2 }
+
+    /// Parses `bytes[range]` into `base` (room for `capacity` nodes); returns the node count.
+    private static func parse(
+        _ bytes: [UInt8], _ range: Range<Int>, skipping: [StaticString], into base: UnsafeMutablePointer<Node>,
+        capacity: Int
+    ) throws(ParseError) -> Int {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> Int in
+            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound,
+                                skipping: skipping, nodes: base, capacity: capacity)
+            parser.skipWhitespace()
+            try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            if parser.position != parser.end {
+                throw ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
+            }
+            if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
+                throw ParseError(offset: bad, message: "invalid UTF-8")
+            }
+            return parser.nodeCount
+        }
     }
 
     @inline(__always) subscript(_ index: Int) -> Node { nodes[index] }
@@ -580,7 +617,12 @@ extension JSONTape {
             let hasQuote = (quote &- ones) & ~quote & highs
             let hasBackslash = (backslash &- ones) & ~backslash & highs
             let hasControl = (word &- ones &* 0x20) & ~word & highs
-            if hasQuote | hasBackslash | hasControl != 0 { break }
+            let found = hasQuote | hasBackslash | hasControl
+            if found != 0 {
+                // The lowest flagged byte of each test is exact (a borrow only flags bytes above a true match), so
+                // the lowest set bit of the union is the first `"`, `\\` or control byte (little-endian load).
+                return position + (found.trailingZeroBitCount >> 3)
+            }
             position += 8
         }
         while position < end {
