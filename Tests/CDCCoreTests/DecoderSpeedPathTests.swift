@@ -79,6 +79,23 @@ import Testing
         #expect(decoder.schemaParseCount == 2)
     }
 
+    @Test func escapesAreDecodedAsFoundationDecodesThem() throws {
+        let bodies = [#"plain"#, #"a\"b"#, #"\"lead"#, #"trail\""#, #"\\\/\b\f\n\r\t"#, #"\u00e9x\u2615"#,
+                      #"\ud834\udd1e after"#, #"mixed é ☕ \"q\" 日本"#, #"{\"eco\": true, \"size\": {\"h\": 2.5}}"#, ""]
+        for body in bodies {
+            let bytes = Array(body.utf8)
+            var out: [UInt8] = [0x2A]
+            #expect(JSONTape.unescape(bytes, 0..<bytes.count, into: &out), "\(body)")
+            let array = try JSONSerialization.jsonObject(with: Data("[\"\(body)\"]".utf8)) as! [String]
+            #expect(String(decoding: out.dropFirst(), as: UTF8.self) == array[0], "\(body)")
+        }
+        for bad in [#"a\"#, #"\x"#, #"\u12"#, #"\ud834"#, #"\udd1e"#, #"\ud834\u0041"#] {
+            let bytes = Array(bad.utf8)
+            var out: [UInt8] = []
+            #expect(!JSONTape.unescape(bytes, 0..<bytes.count, into: &out), "\(bad)")
+        }
+    }
+
     // MARK: Tape memory reuse
 
     static func nodes(_ tape: JSONTape, _ index: Int = 0) -> [String] {

@@ -118,24 +118,22 @@ enum Canonicalizer {
         switch converter {
         case .boolean:
             guard node.kind == .true || node.kind == .false else { return wrongType(node, "a boolean") }
-            out.append(contentsOf: tape.rawBytes(node))
+            tape.appendRaw(node, to: &out)
 
         case .integer:
             guard node.kind == .number, !node.flag else { return wrongType(node, "an integer") }
-            out.append(contentsOf: tape.rawBytes(node))
+            tape.appendRaw(node, to: &out)
 
         case .int64:
             guard node.kind == .number, !node.flag else { return wrongType(node, "an integer") }
-            let raw = tape.rawBytes(node)
-            let digits = raw.first == UInt8(ascii: "-") ? raw.count - 1 : raw.count
-            if digits < 16 {
-                out.append(contentsOf: raw)
+            let negative = tape.withRawBytes(node) { $0.first == UInt8(ascii: "-") }
+            let digits = Int(node.end - node.start) - (negative ? 1 : 0)
+            if digits < 16 {  // within ±(2^53−1)
+                tape.appendRaw(node, to: &out)
             } else if let value = tape.int64(index), value.magnitude <= UInt64(maxSafeInteger) {
                 out.append(contentsOf: String(value).utf8)
             } else {
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: raw)
-                out.append(UInt8(ascii: "\""))
+                tape.appendRaw(node, quoted: true, to: &out)
             }
 
         case .float:
@@ -184,6 +182,11 @@ enum Canonicalizer {
             guard node.kind == .string || node.kind == .number else {
                 return wrongType(node, "decimal text (decimal.handling.mode=string)")
             }
+            // The common case: already plain decimal text with the column's scale, copied as it is.
+            if tape.withRawBytes(node, { DecimalText.isPlainCanonical($0, scale: scale) }) {
+                tape.appendRaw(node, quoted: true, to: &out)
+                return nil
+            }
             let raw = tape.rawBytes(node)
             if raw.elementsEqual("NaN".utf8) {  // numeric NaN
                 out.append(contentsOf: "\"NaN\"".utf8)
@@ -211,13 +214,12 @@ enum Canonicalizer {
         case .uuid:
             guard node.kind == .string, !node.flag else { return wrongType(node, "a UUID string") }
             out.append(UInt8(ascii: "\""))
-            let raw = tape.rawBytes(node)
-            if raw.contains(where: { $0 &- 65 < 26 }) {
-                for byte in raw {
+            if tape.withRawBytes(node, { $0.contains(where: { $0 &- 65 < 26 }) }) {
+                for byte in tape.rawBytes(node) {
                     out.append((65...90).contains(byte) ? byte | 0x20 : byte)
                 }
             } else {
-                out.append(contentsOf: raw)  // already lowercase, as Debezium writes UUIDs
+                tape.appendRaw(node, to: &out)  // already lowercase, as Debezium writes UUIDs
             }
             out.append(UInt8(ascii: "\""))
 
@@ -296,12 +298,12 @@ enum Canonicalizer {
 
         case .binary(let encoding):
             guard node.kind == .string, !node.flag else { return wrongType(node, "an encoded binary string") }
+            if encoding == .base64, tape.withRawBytes(node, { Base64.isCanonical($0) }) {
+                tape.appendRaw(node, quoted: true, to: &out)
+                return nil
+            }
             let raw = tape.rawBytes(node)
             switch encoding {
-            case .base64 where Base64.isCanonical(raw):
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: raw)
-                out.append(UInt8(ascii: "\""))
             case .base64, .base64URLSafe:
                 guard let bytes = Base64.decode(raw) else { return invalid("the value is not base64") }
                 out.append(UInt8(ascii: "\""))

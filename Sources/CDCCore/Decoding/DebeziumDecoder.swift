@@ -466,18 +466,29 @@ extension DebeziumDecoder {
         }
         out.reserveCapacity(out.count + Int(tape[row].end - tape[row].start) + 16)
         out.append(UInt8(ascii: "{"))
-        var first = true
-        for field in plan.emitOrder {
-            let value = slots[field]
-            guard value >= 0 else { continue }  // column absent from this message
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            out.append(contentsOf: plan.memberPrefixes[field])
-            if let failure = Canonicalizer.append(tape, value, plan.converters[field], to: &out,
-                                                  scratch: &canonicalScratch) {
-                return reason(failure, table: plan.table, column: plan.fieldNames[field], rowField: "\(rowField)",
-                              converter: plan.converters[field])
+        var scratch = Canonicalizer.Scratch()
+        swap(&scratch, &canonicalScratch)
+        defer { swap(&scratch, &canonicalScratch) }
+        let filled = slots
+        let failed: (field: Int, failure: ConversionFailure)? = plan.memberText.withUnsafeBufferPointer { text in
+            var first = true
+            for field in plan.emitOrder {
+                let value = filled[field]
+                guard value >= 0 else { continue }  // column absent from this message
+                let range = plan.memberTextRanges[field]
+                // `,"name":`, without the comma for the first member.
+                let start = first ? range.lowerBound + 1 : range.lowerBound
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: text[start..<range.upperBound]))
+                first = false
+                if let failure = Canonicalizer.append(tape, value, plan.converters[field], to: &out, scratch: &scratch) {
+                    return (field, failure)
+                }
             }
+            return nil
+        }
+        if let (field, failure) = failed {
+            return reason(failure, table: plan.table, column: plan.fieldNames[field], rowField: "\(rowField)",
+                          converter: plan.converters[field])
         }
         out.append(UInt8(ascii: "}"))
         return nil

@@ -12,6 +12,10 @@ final class RowPlan: Sendable {
     let emitOrder: [Int]
     /// For each field, its JCS member prefix `"name":`.
     let memberPrefixes: [[UInt8]]
+    /// Every field's `,"name":` in one buffer, and each one's range in it: the row writer copies a member's
+    /// separator and name in one append, from one buffer (no retain of a per-field array).
+    let memberText: [UInt8]
+    let memberTextRanges: [Range<Int>]
     /// Lossy connector settings this layout depends on: (setting, message).
     let lossy: [LossySetting]
 
@@ -35,6 +39,16 @@ final class RowPlan: Sendable {
             prefixes.append(prefix)
         }
         self.memberPrefixes = prefixes
+        var text: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for prefix in prefixes {
+            let start = text.count
+            text.append(UInt8(ascii: ","))
+            text.append(contentsOf: prefix)
+            ranges.append(start..<text.count)
+        }
+        self.memberText = text
+        self.memberTextRanges = ranges
         let keys = fieldNames.map { Array($0.utf16) }
         self.emitOrder = fieldNames.indices
             .filter { !configuration.isExcluded(fieldNames[$0], in: table) }

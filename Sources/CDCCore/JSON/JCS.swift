@@ -53,9 +53,7 @@ enum JCS {
         let node = tape[index]
         let range = Int(node.start)..<Int(node.end)
         if !node.flag {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: tape.bytes[range])
-            out.append(UInt8(ascii: "\""))
+            tape.appendRaw(node, quoted: true, to: &out)
             return true
         }
         var decoded: [UInt8] = []

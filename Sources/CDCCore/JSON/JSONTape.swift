@@ -178,6 +178,25 @@ struct JSONTape: Sendable {
         }
     }
 
+    /// Appends the raw bytes of `node` (for strings: without the quotes), optionally between quotes. Copies from
+    /// the buffer directly: no `ArraySlice`, so no retain of the input per value.
+    @inline(__always)
+    func appendRaw(_ node: Node, quoted: Bool = false, to out: inout [UInt8]) {
+        if quoted { out.append(UInt8(ascii: "\"")) }
+        bytes.withUnsafeBufferPointer { buffer in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[Int(node.start)..<Int(node.end)]))
+        }
+        if quoted { out.append(UInt8(ascii: "\"")) }
+    }
+
+    /// Calls `body` with the raw bytes of `node` (do not let them escape).
+    @inline(__always)
+    func withRawBytes<R>(_ node: Node, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        bytes.withUnsafeBufferPointer { buffer in
+            body(UnsafeBufferPointer(rebasing: buffer[Int(node.start)..<Int(node.end)]))
+        }
+    }
+
     func rawBytes(_ node: Node) -> ArraySlice<UInt8> {
         bytes[Int(node.start)..<Int(node.end)]
     }
@@ -230,50 +249,55 @@ struct JSONTape: Sendable {
 
     /// Decodes the escapes of a JSON string body into UTF-8. Returns false on an invalid escape or a lone surrogate.
     static func unescape(_ bytes: [UInt8], _ range: Range<Int>, into out: inout [UInt8]) -> Bool {
-        var index = range.lowerBound
-        let end = range.upperBound
-        out.reserveCapacity(out.count + (end - index))
-        while index < end {
-            let byte = bytes[index]
-            if byte != UInt8(ascii: "\\") {
-                out.append(byte)
-                index += 1
-                continue
-            }
-            guard index + 1 < end else { return false }
-            let escape = bytes[index + 1]
-            index += 2
-            switch escape {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                guard let high = hex4(bytes, index, end) else { return false }
-                index += 4
-                var scalar = UInt32(high)
-                if (0xD800...0xDBFF).contains(high) {
-                    guard index + 6 <= end, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
-                        let low = hex4(bytes, index + 2, end), (0xDC00...0xDFFF).contains(low)
-                    else { return false }
-                    index += 6
-                    scalar = 0x10000 + ((UInt32(high) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(high) {
+        out.reserveCapacity(out.count + range.count)
+        return bytes.withUnsafeBufferPointer { buffer in
+            var index = range.lowerBound
+            let end = range.upperBound
+            while index < end {
+                // Copy the run up to the next backslash in one append (a JSON column is mostly such runs).
+                var runEnd = index
+                while runEnd < end, buffer[runEnd] != UInt8(ascii: "\\") { runEnd += 1 }
+                if runEnd > index {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<runEnd]))
+                    index = runEnd
+                    continue
+                }
+                guard index + 1 < end else { return false }
+                let escape = buffer[index + 1]
+                index += 2
+                switch escape {
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+                case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard let high = hex4(buffer, index, end) else { return false }
+                    index += 4
+                    var scalar = UInt32(high)
+                    if (0xD800...0xDBFF).contains(high) {
+                        guard index + 6 <= end, buffer[index] == UInt8(ascii: "\\"),
+                            buffer[index + 1] == UInt8(ascii: "u"),
+                            let low = hex4(buffer, index + 2, end), (0xDC00...0xDFFF).contains(low)
+                        else { return false }
+                        index += 6
+                        scalar = 0x10000 + ((UInt32(high) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(high) {
+                        return false
+                    }
+                    appendUTF8(scalar, to: &out)
+                default:
                     return false
                 }
-                appendUTF8(scalar, to: &out)
-            default:
-                return false
             }
+            return true
         }
-        return true
     }
 
-    private static func hex4(_ bytes: [UInt8], _ index: Int, _ end: Int) -> UInt16? {
+    private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, _ index: Int, _ end: Int) -> UInt16? {
         guard index + 4 <= end else { return nil }
         var value: UInt16 = 0
         for offset in 0..<4 {
@@ -566,6 +590,15 @@ extension JSONTape {
         var index = range.lowerBound
         let end = range.upperBound
         while index < end {
+            // ASCII runs: 32 bytes a step (four words OR-ed), then 8.
+            while index + 32 <= end,
+                (raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)) & 0x8080_8080_8080_8080 == 0
+            {
+                index += 32
+            }
             while index + 8 <= end,
                 raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
             {
