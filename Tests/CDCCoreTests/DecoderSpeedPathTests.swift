@@ -353,6 +353,42 @@ import Testing
         }
     }
 
+    // MARK: Keys with schemas
+
+    static func describe(_ outcome: DecodeOutcome) -> String {
+        if let record = outcome.record { return "record \(record.recordId) \(record.idempotencyKey)" }
+        if let reason = outcome.deadLetter { return "dead \(reason.code) \(reason.message)" }
+        return "\(outcome)"
+    }
+
+    @Test func aKeyWithTheCachedSchemaDecodesAsAFreshDecoderDecodesIt() {
+        let schema = #"{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}],"optional":false,"name":"certyo.public.items.Key"}"#
+        let otherSchema = schema.replacingOccurrences(of: "items.Key", with: "items.Kez")
+        let keys = [
+            #"{"schema":\#(schema),"payload":{"id":7}}"#,
+            #"{"schema":\#(schema),"payload":{"id":8}}  "#,
+            #"{"schema":\#(otherSchema),"payload":{"id":9}}"#,
+            #"{"schema":\#(schema),"payload":{"id":}}"#,  // damaged payload
+            #"{"schema":\#(schema),"payload":{"id":10},"extra":1}"#,  // a third member
+            #"{"schema":\#(schema),"payload":{}}"#,
+            #"{"schema":\#(schema),"payload":[1]}"#,
+            #"{"schema":\#(schema),"payload":{"id":11}"#,  // unterminated
+            #"{"schema":\#(schema),"payload":{"id":12}}"#,
+        ]
+        var warm = Behaviour.decoder()
+        let first = warm.decode(Behaviour.message(Behaviour.envelope(after: #"{"id":1,"name":"a","price":"1"}"#),
+                                                  key: #"{"schema":\#(schema),"payload":{"id":1}}"#))
+        #expect(first.record?.recordId == "1")
+        for key in keys {
+            let message = Behaviour.message(Behaviour.envelope(after: #"{"id":1,"name":"a","price":"1"}"#), key: key)
+            var fresh = Behaviour.decoder()
+            #expect(Self.describe(warm.decode(message)) == Self.describe(fresh.decode(message)), "\(key)")
+        }
+        let last = warm.decode(Behaviour.message(Behaviour.envelope(after: #"{"id":12,"name":"a","price":"1"}"#),
+                                                 key: keys[8]))
+        #expect(last.record?.recordId == "12")
+    }
+
     // MARK: The previous message's table
 
     @Test func alternatingTablesKeepTheirOwnNamesAndPlans() {

@@ -27,6 +27,12 @@ public struct DebeziumDecoder: Sendable {
     /// The table of the previous message, recognised by the raw bytes of `source.schema` and `source.table`: a
     /// topic carries one table, so the common case builds no name strings and hashes nothing.
     private var lastTable: LastTable? = nil
+    /// The schema entry of the previous schema-carrying message's topic (`schemaPlans[topic]`), found by comparing
+    /// the topic instead of hashing it.
+    private var lastSchema: (topic: String, entry: SchemaPlanEntry)? = nil
+    /// The schema half of the previous key that was `{"schema":…,"payload":…}`: a key with the same schema bytes
+    /// has only its payload parsed.
+    private var keySchemaBytes: [UInt8]? = nil
 
     private struct LastTable: Sendable {
         var schema: [UInt8]
@@ -85,7 +91,7 @@ public struct DebeziumDecoder: Sendable {
         var schemaRange: Range<Int>? = nil
         var cachedPlan: Result<RowPlan, DeadLetterReason>? = nil
         if Self.hasPrefix(value, Self.schemaPrefix) {
-            if let entry = schemaPlans[message.topic],
+            if let entry = schemaEntry(topic: message.topic),
                 let payload = Self.payloadAfterCachedSchema(value, entry.schemaBytes)
             {
                 payloadRange = payload
@@ -113,7 +119,8 @@ public struct DebeziumDecoder: Sendable {
                 fix: "the value converter must be org.apache.kafka.connect.json.JsonConverter"))
         }
         defer { envelopeNodes = tape.releaseNodes() }
-        guard tape[0].kind == .object, let opIndex = tape.member(0, "op") else {
+        let envelope = tape[0].kind == .object ? EnvelopeMembers(tape) : EnvelopeMembers()
+        guard let opIndex = envelope.op else {
             return .deadLetter(DeadLetterReason(
                 code: "not_a_change_event",
                 message: "the value on \(message.topic) is not a Debezium change event (no \"op\" field)",
@@ -127,11 +134,12 @@ public struct DebeziumDecoder: Sendable {
                 message: "the value on \(message.topic) is not a Debezium change event (\"op\" is not a string)",
                 fix: "consume only Debezium table topics, with value.converter=JsonConverter"))
         }
-        let source = tape.member(0, "source")
+        let source = envelope.source
+        let sourceMembers = source.map { SourceMembers(tape, $0) } ?? SourceMembers()
         if op == "m" {
             return .skip(SkipReason(code: "logical_message", message: "logical decoding message on \(message.topic)"))
         }
-        let table = tableName(tape, source: source, topic: message.topic)
+        let table = tableName(tape, source: sourceMembers, topic: message.topic)
         switch op {
         case "t":
             return .skip(SkipReason(
@@ -150,7 +158,7 @@ public struct DebeziumDecoder: Sendable {
         // Only the row this event uses is parsed (an update under REPLICA IDENTITY FULL carries two).
         var rowTape = tape
         var row: Int? = nil
-        if let rowIndex = tape.member(0, rowField), tape[rowIndex].kind == .object {
+        if let rowIndex = op == "d" ? envelope.before : envelope.after, tape[rowIndex].kind == .object {
             let node = tape[rowIndex]
             if !node.flag {
                 row = rowIndex  // parsed with the envelope
@@ -243,18 +251,18 @@ public struct DebeziumDecoder: Sendable {
         }
 
         // Position and time.
-        guard let source, let lsnIndex = tape.member(source, "lsn"), let lsn = tape.int64(lsnIndex) else {
+        guard source != nil, let lsnIndex = sourceMembers.lsn, let lsn = tape.int64(lsnIndex) else {
             return .deadLetter(DeadLetterReason(
                 code: "no_source_position",
                 message: "the event for \(table) has no source.lsn, so no deterministic idempotency key",
                 fix: "use Debezium's PostgreSQL connector, whose source block carries lsn"))
         }
         let database = configuration.database
-            ?? tape.member(source, "db").flatMap { tape.string($0) } ?? ""
+            ?? sourceMembers.db.flatMap { tape.string($0) } ?? ""
         var sourceTimestamp: String? = nil
-        if let microsIndex = tape.member(source, "ts_us"), let micros = tape.int64(microsIndex) {
+        if let microsIndex = sourceMembers.tsUs, let micros = tape.int64(microsIndex) {
             sourceTimestamp = Self.isoTimestamp(micros: micros, scratch: &scratch)
-        } else if let millisIndex = tape.member(source, "ts_ms"), let millis = tape.int64(millisIndex) {
+        } else if let millisIndex = sourceMembers.tsMs, let millis = tape.int64(millisIndex) {
             sourceTimestamp = Self.isoTimestamp(micros: millis * 1000, scratch: &scratch)
         }
         let operation: OperationType
@@ -276,11 +284,76 @@ public struct DebeziumDecoder: Sendable {
     }
 }
 
+// MARK: - Envelope members
+
+extension DebeziumDecoder {
+    /// The envelope members the decoder reads, each the first of its name, found in one walk over the members
+    /// (rather than one walk per name).
+    struct EnvelopeMembers {
+        var op: Int? = nil
+        var source: Int? = nil
+        var before: Int? = nil
+        var after: Int? = nil
+
+        init() {}
+
+        init(_ tape: JSONTape) {
+            tape.forEachMember(0) { key, value in
+                let node = tape[key]
+                switch node.end - node.start {
+                case 2: if op == nil, tape.equals(node, "op") { op = value }
+                case 5: if after == nil, tape.equals(node, "after") { after = value }
+                case 6:
+                    if before == nil, tape.equals(node, "before") {
+                        before = value
+                    } else if source == nil, tape.equals(node, "source") {
+                        source = value
+                    }
+                default: break
+                }
+            }
+        }
+    }
+
+    /// The `source` members the decoder reads (see ``EnvelopeMembers``).
+    struct SourceMembers {
+        var schema: Int? = nil
+        var table: Int? = nil
+        var db: Int? = nil
+        var lsn: Int? = nil
+        var tsUs: Int? = nil
+        var tsMs: Int? = nil
+
+        init() {}
+
+        init(_ tape: JSONTape, _ source: Int) {
+            guard tape[source].kind == .object else { return }
+            tape.forEachMember(source) { key, value in
+                let node = tape[key]
+                switch node.end - node.start {
+                case 2: if db == nil, tape.equals(node, "db") { db = value }
+                case 3: if lsn == nil, tape.equals(node, "lsn") { lsn = value }
+                case 5:
+                    if tsUs == nil, tape.equals(node, "ts_us") {
+                        tsUs = value
+                    } else if tsMs == nil, tape.equals(node, "ts_ms") {
+                        tsMs = value
+                    } else if table == nil, tape.equals(node, "table") {
+                        table = value
+                    }
+                case 6: if schema == nil, tape.equals(node, "schema") { schema = value }
+                default: break
+                }
+            }
+        }
+    }
+}
+
 // MARK: - Helpers
 
 extension DebeziumDecoder {
-    private mutating func tableName(_ tape: JSONTape, source: Int?, topic: String) -> TableName {
-        if let source, let schemaIndex = tape.member(source, "schema"), let tableIndex = tape.member(source, "table") {
+    private mutating func tableName(_ tape: JSONTape, source: SourceMembers, topic: String) -> TableName {
+        if let schemaIndex = source.schema, let tableIndex = source.table {
             let schemaNode = tape[schemaIndex]
             let tableNode = tape[tableIndex]
             let plain = schemaNode.kind == .string && !schemaNode.flag && tableNode.kind == .string && !tableNode.flag
@@ -318,10 +391,17 @@ extension DebeziumDecoder {
         return .needsCatalog(table: table)
     }
 
+    private mutating func schemaEntry(topic: String) -> SchemaPlanEntry? {
+        if let last = lastSchema, last.topic == topic { return last.entry }
+        guard let entry = schemaPlans[topic] else { return nil }
+        lastSchema = (topic, entry)
+        return entry
+    }
+
     private mutating func schemaPlan(
         topic: String, value: [UInt8], schemaRange: Range<Int>, table: TableName
     ) -> Result<RowPlan, DeadLetterReason> {
-        if let entry = schemaPlans[topic], Self.bytesEqual(value, schemaRange, entry.schemaBytes) {
+        if let entry = schemaEntry(topic: topic), Self.bytesEqual(value, schemaRange, entry.schemaBytes) {
             return entry.plan
         }
         let plan: Result<RowPlan, DeadLetterReason>
@@ -350,7 +430,9 @@ extension DebeziumDecoder {
             plan = .failure(DeadLetterReason(code: "malformed_json",
                                              message: "the schema on \(topic) is not JSON: \(error)"))
         }
-        schemaPlans[topic] = SchemaPlanEntry(schemaBytes: Array(value[schemaRange]), plan: plan)
+        let entry = SchemaPlanEntry(schemaBytes: Array(value[schemaRange]), plan: plan)
+        schemaPlans[topic] = entry
+        lastSchema = (topic, entry)
         return plan
     }
 
@@ -570,21 +652,36 @@ extension DebeziumDecoder {
                 message: "the event for \(table) has a NULL Kafka key: the table has no primary key to identify the row",
                 fix: "add a primary key to \(table), or set message.key.columns for it in the connector"))
         }
-        let tape: JSONTape
-        do {
-            tape = try JSONTape(parsing: keyBytes, reusing: &keyNodes)
-        } catch {
-            return .failure(DeadLetterReason(code: "malformed_json",
-                                             message: "the key of the event for \(table) is not JSON: \(error)",
-                                             fix: "the key converter must be org.apache.kafka.connect.json.JsonConverter"))
+        var tape: JSONTape
+        var object = 0
+        if let cached = keySchemaBytes, Self.hasPrefix(keyBytes, Self.schemaPrefix),
+            let payload = Self.payloadAfterCachedSchema(keyBytes, cached),
+            let parsed = try? JSONTape(parsing: keyBytes, range: payload, reusing: &keyNodes)
+        {
+            // `{"schema":<the cached key schema>,"payload":<payload>}`: the payload is the key object (anything
+            // else takes the full parse below, which gives the reason).
+            tape = parsed
+        } else {
+            do {
+                tape = try JSONTape(parsing: keyBytes, reusing: &keyNodes)
+            } catch {
+                return .failure(DeadLetterReason(code: "malformed_json",
+                                                 message: "the key of the event for \(table) is not JSON: \(error)",
+                                                 fix: "the key converter must be org.apache.kafka.connect.json.JsonConverter"))
+            }
+            if tape[0].kind == .object, tape[0].count == 2, let payload = tape.member(0, "payload"),
+                let schema = tape.member(0, "schema")
+            {
+                object = payload
+                let schemaNode = tape[schema]
+                if schemaNode.kind == .object, Int(schemaNode.start) == Self.schemaPrefix.count,
+                    Self.hasPrefix(keyBytes, Self.schemaPrefix)
+                {
+                    keySchemaBytes = Array(keyBytes[Int(schemaNode.start)..<Int(schemaNode.end)])
+                }
+            }
         }
         defer { keyNodes = tape.releaseNodes() }
-        var object = 0
-        if tape[0].kind == .object, tape[0].count == 2, let payload = tape.member(0, "payload"),
-            tape.member(0, "schema") != nil
-        {
-            object = payload
-        }
         guard tape[object].kind == .object, tape[object].count > 0 else {
             return .failure(DeadLetterReason(code: "malformed_key",
                                              message: "the key of the event for \(table) is not an object of key columns",
