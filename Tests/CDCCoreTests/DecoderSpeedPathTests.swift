@@ -96,6 +96,17 @@ import Testing
         }
     }
 
+    @Test func integersParseAsTheStandardLibraryParsesThem() {
+        let texts = ["0", "-0", "7", "-7", "123456789012345678", "-123456789012345678", "999999999999999999",
+                     "-999999999999999999", "1234567890123456789", "9223372036854775807", "-9223372036854775808",
+                     "9223372036854775808", "-9223372036854775809", "99999999999999999999", "", "-", "1a", "-1-",
+                     "12345678901234567a", "1710498600500000"]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            #expect(JSONTape.parseInt64(bytes, 0..<bytes.count) == Int64(text), "\(text)")
+        }
+    }
+
     // MARK: Tape memory reuse
 
     static func nodes(_ tape: JSONTape, _ index: Int = 0) -> [String] {

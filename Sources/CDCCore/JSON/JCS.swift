@@ -285,9 +285,8 @@ enum JCS {
                     if compare(members[offset - 1], member) == 0 { return false }  // duplicate name: not I-JSON
                     out.append(UInt8(ascii: ","))
                 }
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[Int(member.start)..<Int(member.end)]))
-                out.append(UInt8(ascii: "\""))
+                // The name with its quotes, straight from the input (a name without escapes is its own JCS text).
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(Int(member.start) - 1)...Int(member.end)]))
                 out.append(UInt8(ascii: ":"))
                 if !appendCanonical(tape, Int(member.value), to: &out, members: &members) { return false }
             }

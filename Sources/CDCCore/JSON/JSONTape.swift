@@ -234,6 +234,16 @@ struct JSONTape: Sendable {
         }
         guard index < range.upperBound else { return nil }
         var value: Int64 = 0
+        if range.upperBound - index <= 18 {
+            // At most 18 digits cannot overflow: no checked arithmetic (timestamps, LSNs, dates).
+            while index < range.upperBound {
+                let digit = bytes[index] &- 48
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ Int64(digit)
+                index += 1
+            }
+            return negative ? 0 &- value : value
+        }
         while index < range.upperBound {
             let digit = bytes[index] &- 48
             guard digit < 10 else { return nil }
