@@ -107,6 +107,57 @@ import Testing
         }
     }
 
+    // MARK: The row writer
+
+    @Test func theWriterHoldsWhatAnArrayWouldAcrossGrowth() {
+        var writer = ByteWriter(capacity: 16)
+        var array: [UInt8] = []
+        var generator = SystemRandomNumberGenerator()
+        for step in 0..<2_000 {
+            switch step % 4 {
+            case 0:
+                let byte = UInt8.random(in: 0...255, using: &generator)
+                writer.append(byte)
+                array.append(byte)
+            case 1:
+                let run = (0..<Int.random(in: 0...70, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                run.withUnsafeBufferPointer { writer.append(contentsOf: $0) }
+                array.append(contentsOf: run)
+            case 2:
+                Temporal.appendTimestamp(micros: Int64(step) * 1_234_567_891, to: &writer)
+                Temporal.appendTimestamp(micros: Int64(step) * 1_234_567_891, to: &array)
+            default:
+                writer.append(contentsOf: "x\(step)".utf8.lazy.map { $0 })  // not contiguous: byte by byte
+                array.append(contentsOf: "x\(step)".utf8)
+            }
+            #expect(writer.count == array.count)
+        }
+        #expect(writer.bytes == array)
+        writer.makeUnique()
+        #expect(writer.count == 0 && writer.bytes.isEmpty)
+    }
+
+    @Test func aCopiedWriterOrDecoderNeverWritesIntoTheOthersMemory() {
+        var first = ByteWriter(capacity: 16)
+        first.append(contentsOf: Array("abc".utf8))
+        var second = first  // shares the memory
+        second.makeUnique()  // so gets its own
+        second.append(contentsOf: Array("XYZW".utf8))
+        first.append(contentsOf: Array("d".utf8))
+        #expect(String(decoding: first.bytes, as: UTF8.self) == "abcd")
+        #expect(String(decoding: second.bytes, as: UTF8.self) == "XYZW")
+
+        var decoder = Behaviour.decoder()
+        _ = decoder.decode(Behaviour.message(Behaviour.envelope(after: #"{"id":1,"name":"warm","price":"1"}"#)))
+        var copy = decoder
+        for index in 0..<5 {
+            let a = decoder.decode(Behaviour.message(Behaviour.envelope(after: #"{"id":1,"name":"a\#(index)","price":"1"}"#)))
+            let b = copy.decode(Behaviour.message(Behaviour.envelope(after: #"{"id":1,"name":"bb\#(index)","price":"2"}"#)))
+            #expect(a.payloadText == #"{"id":1,"name":"a\#(index)","price":"1.00"}"#)
+            #expect(b.payloadText == #"{"id":1,"name":"bb\#(index)","price":"2.00"}"#)
+        }
+    }
+
     // MARK: Tape memory reuse
 
     static func nodes(_ tape: JSONTape, _ index: Int = 0) -> [String] {

@@ -37,7 +37,7 @@ enum Base64 {
     }
 
     /// Encodes as standard base64 with padding.
-    static func encode<C: Collection>(_ bytes: C, to out: inout [UInt8]) where C.Element == UInt8 {
+    static func encode<C: Collection>(_ bytes: C, to out: inout some ByteSink) where C.Element == UInt8 {
         var iterator = bytes.makeIterator()
         while let first = iterator.next() {
             let second = iterator.next()

@@ -28,7 +28,7 @@ enum Temporal {
     }
 
     /// Appends `value` in decimal, zero-padded to `width` digits (a minus sign first when negative).
-    @inline(__always) static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
+    @inline(__always) static func appendPadded(_ value: Int64, width: Int, to out: inout some ByteSink) {
         if value >= 0 {
             switch width {
             case 2 where value < 100:
@@ -55,7 +55,7 @@ enum Temporal {
     }
 
     /// `YYYY-MM-DD`.
-    static func appendDate(days: Int64, to out: inout [UInt8]) {
+    static func appendDate(days: Int64, to out: inout some ByteSink) {
         let (year, month, day) = civil(days: days)
         guard (0..<10_000).contains(year) else {
             appendPadded(year, width: 4, to: &out)
@@ -73,7 +73,7 @@ enum Temporal {
     }
 
     /// `HH:MM:SS.ffffff` from microseconds of the day (24:00:00 allowed, as PostgreSQL allows it).
-    static func appendTime(micros: Int64, to out: inout [UInt8]) {
+    static func appendTime(micros: Int64, to out: inout some ByteSink) {
         guard (0...microsPerDay).contains(micros) else {
             let seconds = micros / 1_000_000
             appendPadded(seconds / 3600, width: 2, to: &out)
@@ -92,7 +92,7 @@ enum Temporal {
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffff` from microseconds since the epoch (floor division for times before 1970).
-    static func appendTimestamp(micros: Int64, to out: inout [UInt8]) {
+    static func appendTimestamp(micros: Int64, to out: inout some ByteSink) {
         var days = micros / microsPerDay
         var ofDay = micros % microsPerDay
         if ofDay < 0 {
@@ -342,7 +342,7 @@ enum Temporal {
     }
 
     /// Appends an interval as PostgreSQL prints it with `IntervalStyle=iso_8601` (`P1Y2M3DT4H5M6.5S`, `PT0S`).
-    static func appendISO8601(_ interval: Interval, to out: inout [UInt8]) {
+    static func appendISO8601(_ interval: Interval, to out: inout some ByteSink) {
         let year = interval.months / 12
         let month = interval.months % 12
         let day = interval.days

@@ -88,7 +88,7 @@ enum Canonicalizer {
 
     /// Appends the canonical value of `tape[index]` under `converter`.
     static func append(
-        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout [UInt8]
+        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout some ByteSink
     ) -> ConversionFailure? {
         var scratch = Scratch()
         return append(tape, index, converter, to: &out, scratch: &scratch)
@@ -96,7 +96,7 @@ enum Canonicalizer {
 
     /// The same, with working memory in `scratch`.
     static func append(
-        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout [UInt8], scratch: inout Scratch
+        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout some ByteSink, scratch: inout Scratch
     ) -> ConversionFailure? {
         let node = tape[index]
         if node.kind == .null {

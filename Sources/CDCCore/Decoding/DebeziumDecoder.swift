@@ -27,6 +27,8 @@ public struct DebeziumDecoder: Sendable {
     /// The table of the previous message, recognised by the raw bytes of `source.schema` and `source.table`: a
     /// topic carries one table, so the common case builds no name strings and hashes nothing.
     private var lastTable: LastTable? = nil
+    /// Where rows are written before being copied into their record (see `ByteWriter`).
+    private var rowWriter: ByteWriter? = ByteWriter()
     /// The schema entry of the previous schema-carrying message's topic (`schemaPlans[topic]`), found by comparing
     /// the topic instead of hashing it.
     private var lastSchema: (topic: String, entry: SchemaPlanEntry)? = nil
@@ -244,10 +246,16 @@ public struct DebeziumDecoder: Sendable {
                     message: "the \(op) event for \(table) has no \"after\" row (payload.after is null)",
                     fix: "check the connector's converter settings; Debezium always sends after for r/c/u"))
             }
-            if let failure = appendRow(rowTape, row: row, plan: plan, keysMatch: keysMatch, rowField: rowField,
-                                       to: &payload) {
-                return .deadLetter(failure)
-            }
+            // The row is written through the decoder's `ByteWriter` (taken out of `self` while it is written),
+            // then copied into the record's own array.
+            var writer = rowWriter ?? ByteWriter()
+            rowWriter = nil
+            writer.makeUnique()
+            let failure = appendRow(rowTape, row: row, plan: plan, keysMatch: keysMatch, rowField: rowField,
+                                    to: &writer)
+            payload = writer.bytes
+            rowWriter = writer
+            if let failure { return .deadLetter(failure) }
         }
 
         // Position and time.
@@ -516,7 +524,7 @@ extension DebeziumDecoder {
 
     /// Writes the canonical row: members in the plan's JCS order, excluded columns left out.
     private mutating func appendRow(
-        _ tape: JSONTape, row: Int, plan: RowPlan, keysMatch: Bool, rowField: StaticString, to out: inout [UInt8]
+        _ tape: JSONTape, row: Int, plan: RowPlan, keysMatch: Bool, rowField: StaticString, to out: inout ByteWriter
     ) -> DeadLetterReason? {
         slots.removeAll(keepingCapacity: true)
         slots.append(contentsOf: repeatElement(-1, count: plan.fieldKeys.count))

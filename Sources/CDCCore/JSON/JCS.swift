@@ -4,7 +4,7 @@
 /// does, and strings are escaped minimally (only `"`, `\` and control characters).
 enum JCS {
     /// Appends `"text"` with JCS's minimal escaping; `utf8` is already-unescaped UTF-8.
-    static func appendString<C: Collection>(_ utf8: C, to out: inout [UInt8]) where C.Element == UInt8 {
+    static func appendString<C: Collection>(_ utf8: C, to out: inout some ByteSink) where C.Element == UInt8 {
         out.append(UInt8(ascii: "\""))
         for byte in utf8 {
             if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
@@ -29,7 +29,7 @@ enum JCS {
         out.append(UInt8(ascii: "\""))
     }
 
-    static func appendString(_ text: String, to out: inout [UInt8]) {
+    static func appendString(_ text: String, to out: inout some ByteSink) {
         // Fast path: nothing to escape, copy the UTF-8 in one go.
         let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
             for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
@@ -49,7 +49,7 @@ enum JCS {
 
     /// Appends a string node of `tape` canonically. Strings without escapes are copied as bytes.
     /// Returns false for an invalid escape or a lone surrogate (not I-JSON).
-    static func appendStringNode(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool {
+    static func appendStringNode(_ tape: JSONTape, _ index: Int, to out: inout some ByteSink) -> Bool {
         let node = tape[index]
         let range = Int(node.start)..<Int(node.end)
         if !node.flag {
@@ -64,7 +64,7 @@ enum JCS {
 
     /// Appends a JSON number given as text (any valid JSON number) in ECMAScript form, via binary64.
     /// Integers of up to 15 digits are copied as they are (they are exact in binary64).
-    static func appendNumberText(_ bytes: ArraySlice<UInt8>, isInteger: Bool, to out: inout [UInt8]) -> Bool {
+    static func appendNumberText(_ bytes: ArraySlice<UInt8>, isInteger: Bool, to out: inout some ByteSink) -> Bool {
         if !isInteger, isCanonicalPlainDecimal(bytes) {
             out.append(contentsOf: bytes)
             return true
@@ -113,7 +113,7 @@ enum JCS {
     }
 
     /// Appends a finite double as ECMAScript's `Number.prototype.toString` writes it.
-    static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+    static func appendNumber(_ value: Double, to out: inout some ByteSink) {
         precondition(value.isFinite, "JCS numbers are finite")
         if value == 0 {
             out.append(UInt8(ascii: "0"))
@@ -177,7 +177,7 @@ enum JCS {
 
     /// Re-emits any parsed JSON value canonically (sorted members, ECMAScript numbers, minimal escapes).
     /// Returns false when the value is not I-JSON (non-finite number, lone surrogate, duplicate member names).
-    static func appendCanonical(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool {
+    static func appendCanonical(_ tape: JSONTape, _ index: Int, to out: inout some ByteSink) -> Bool {
         var members: [MemberSpan] = []
         return appendCanonical(tape, index, to: &out, members: &members)
     }
@@ -188,7 +188,7 @@ enum JCS {
     /// The same, with `members` as the sorting space (a stack shared by nested objects, reused across calls by
     /// the decoder so that an object costs no allocation).
     static func appendCanonical(
-        _ tape: JSONTape, _ index: Int, to out: inout [UInt8], members: inout [MemberSpan]
+        _ tape: JSONTape, _ index: Int, to out: inout some ByteSink, members: inout [MemberSpan]
     ) -> Bool {
         let node = tape[index]
         switch node.kind {
@@ -247,7 +247,7 @@ enum JCS {
     /// only between U+E000...U+FFFF and supplementary characters), so members are sorted by their raw bytes, which
     /// are also their canonical text. Returns `nil` (nothing written) when that does not hold.
     private static func appendObjectByBytes(
-        _ tape: JSONTape, _ index: Int, to out: inout [UInt8], members: inout [MemberSpan]
+        _ tape: JSONTape, _ index: Int, to out: inout some ByteSink, members: inout [MemberSpan]
     ) -> Bool? {
         // This object's members are pushed on top of `members` and popped on return; nested objects push above
         // them, so `members[base..<top]` stays this object's while its values are written.

@@ -181,7 +181,7 @@ struct JSONTape: Sendable {
     /// Appends the raw bytes of `node` (for strings: without the quotes), optionally between quotes. Copies from
     /// the buffer directly: no `ArraySlice`, so no retain of the input per value.
     @inline(__always)
-    func appendRaw(_ node: Node, quoted: Bool = false, to out: inout [UInt8]) {
+    func appendRaw(_ node: Node, quoted: Bool = false, to out: inout some ByteSink) {
         if quoted { out.append(UInt8(ascii: "\"")) }
         bytes.withUnsafeBufferPointer { buffer in
             out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[Int(node.start)..<Int(node.end)]))
@@ -258,7 +258,7 @@ struct JSONTape: Sendable {
     }
 
     /// Decodes the escapes of a JSON string body into UTF-8. Returns false on an invalid escape or a lone surrogate.
-    static func unescape(_ bytes: [UInt8], _ range: Range<Int>, into out: inout [UInt8]) -> Bool {
+    static func unescape(_ bytes: [UInt8], _ range: Range<Int>, into out: inout some ByteSink) -> Bool {
         out.reserveCapacity(out.count + range.count)
         return bytes.withUnsafeBufferPointer { buffer in
             var index = range.lowerBound
@@ -324,7 +324,7 @@ struct JSONTape: Sendable {
         return value
     }
 
-    static func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+    static func appendUTF8(_ scalar: UInt32, to out: inout some ByteSink) {
         switch scalar {
         case 0..<0x80:
             out.append(UInt8(scalar))

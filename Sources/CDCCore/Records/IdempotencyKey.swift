@@ -68,7 +68,7 @@ enum IdempotencyKey {
     }
 
     /// Appends `value` in decimal, without building a `String`.
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+    static func appendDecimal(_ value: Int64, to out: inout some ByteSink) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         // Up to 20 digits, written backwards on the stack and appended in one go.
