@@ -36,20 +36,38 @@ public struct DebeziumDecoder: Sendable {
     /// has only its payload parsed.
     private var keySchemaBytes: [UInt8]? = nil
 
-    private struct LastTable: Sendable {
-        var schema: [UInt8]
-        var table: [UInt8]
-        var name: TableName
-        var collection: String
+    /// Immutable and a class: reading it per message costs one retain, not one per field.
+    private final class LastTable: Sendable {
+        let schema: [UInt8]
+        let table: [UInt8]
+        let name: TableName
+        let collection: String
         /// The catalog plan of `name` (schemaless messages), as `catalogPlans[name]` holds it.
-        var catalogPlan: RowPlan?
+        let catalogPlan: RowPlan?
+
+        init(schema: [UInt8], table: [UInt8], name: TableName, collection: String, catalogPlan: RowPlan?) {
+            self.schema = schema
+            self.table = table
+            self.name = name
+            self.collection = collection
+            self.catalogPlan = catalogPlan
+        }
+
+        func with(catalogPlan: RowPlan) -> LastTable {
+            LastTable(schema: schema, table: table, name: name, collection: collection, catalogPlan: catalogPlan)
+        }
     }
     /// How many times a message schema was parsed (tests check that an unchanged schema is parsed once).
     private(set) var schemaParseCount = 0
 
-    private struct SchemaPlanEntry: Sendable {
-        var schemaBytes: [UInt8]
-        var plan: Result<RowPlan, DeadLetterReason>
+    private final class SchemaPlanEntry: Sendable {
+        let schemaBytes: [UInt8]
+        let plan: Result<RowPlan, DeadLetterReason>
+
+        init(schemaBytes: [UInt8], plan: Result<RowPlan, DeadLetterReason>) {
+            self.schemaBytes = schemaBytes
+            self.plan = plan
+        }
     }
 
     /// - Parameters:
@@ -191,7 +209,7 @@ public struct DebeziumDecoder: Sendable {
         } else {
             let lastPlan = lastTable.flatMap { $0.name == table ? $0.catalogPlan : nil }
             if let row, let cached = lastPlan ?? catalogPlans[table], cached.matches(rowTape, row: row) {
-                if lastPlan == nil, lastTable?.name == table { lastTable?.catalogPlan = cached }
+                if lastPlan == nil, let last = lastTable, last.name == table { lastTable = last.with(catalogPlan: cached) }
                 plan = cached
                 keysMatch = true
             } else if let row {
@@ -200,7 +218,7 @@ public struct DebeziumDecoder: Sendable {
                                            configuration: configuration) {
                 case .plan(let built):
                     catalogPlans[table] = built
-                    if lastTable?.name == table { lastTable?.catalogPlan = built }
+                    if let last = lastTable, last.name == table { lastTable = last.with(catalogPlan: built) }
                     plan = built
                 case .missingColumn(let column):
                     return missingCatalog(table, column: column)

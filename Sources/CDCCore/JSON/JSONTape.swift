@@ -418,6 +418,8 @@ extension JSONTape {
         }
 
         @inline(__always) mutating func skipWhitespace() {
+            // Debezium writes no whitespace: one test in the common case.
+            guard position < end, buffer[position] <= 0x20 else { return }
             while position < end {
                 switch buffer[position] {
                 case 0x20, 0x0A, 0x0D, 0x09: position += 1
@@ -427,6 +429,19 @@ extension JSONTape {
         }
 
         func error(_ message: String) -> ParseError { ParseError(offset: position, message: message) }
+
+        /// A member or element value: strings and numbers (most values) parsed here, without a recursive call.
+        @inline(__always) mutating func parseNestedValue(depth: Int) throws(ParseError) {
+            guard position < end else { throw error("unexpected end of JSON") }
+            let byte = buffer[position]
+            if byte == UInt8(ascii: "\"") {
+                try parseString()
+            } else if byte &- UInt8(ascii: "0") < 10 || byte == UInt8(ascii: "-") {
+                try parseNumber()
+            } else {
+                try parseValue(depth: depth)
+            }
+        }
 
         mutating func parseValue(depth: Int) throws(ParseError) {
             guard position < end else { throw error("unexpected end of JSON") }
@@ -456,7 +471,7 @@ extension JSONTape {
                         {
                             try skipContainer()
                         } else {
-                            try parseValue(depth: depth + 1)
+                            try parseNestedValue(depth: depth + 1)
                         }
                         count += 1
                         skipWhitespace()
@@ -486,7 +501,7 @@ extension JSONTape {
                     position += 1
                 } else {
                     while true {
-                        try parseValue(depth: depth + 1)
+                        try parseNestedValue(depth: depth + 1)
                         count += 1
                         skipWhitespace()
                         guard position < end else { throw error("unexpected end of JSON in an array") }
@@ -532,7 +547,7 @@ extension JSONTape {
             position += length
         }
 
-        mutating func parseString() throws(ParseError) {
+        @inline(__always) mutating func parseString() throws(ParseError) {
             position += 1  // opening quote
             let start = position
             var escaped = false
@@ -556,7 +571,7 @@ extension JSONTape {
             position += 1  // closing quote
         }
 
-        mutating func parseNumber() throws(ParseError) {
+        @inline(__always) mutating func parseNumber() throws(ParseError) {
             let start = position
             var fractional = false
             if buffer[position] == UInt8(ascii: "-") { position += 1 }
