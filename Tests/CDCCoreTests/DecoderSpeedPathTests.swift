@@ -451,6 +451,25 @@ import Testing
         #expect(last.record?.recordId == "12")
     }
 
+    @Test func aPlanMatchesOnlyRowsWithItsMemberNamesInOrder() throws {
+        let names = ["id", "name", "price_with_a_long_name", "é"]
+        let plan = RowPlan(table: Behaviour.items, fieldKeys: names.map { Array($0.utf8) }, fieldNames: names,
+                           converters: [.int64, .text, .text, .text], configuration: .init(), lossy: [])
+        let rows: [(String, Bool)] = [
+            (#"{"id":1,"name":"a","price_with_a_long_name":"2","é":3}"#, true),
+            (#"{"id":1,"name":"a","price_with_a_long_name":"2","e":3}"#, false),
+            (#"{"id":1,"name":"a","price_with_a_long_namf":"2","é":3}"#, false),
+            (#"{"id":1,"nam":"a","price_with_a_long_name":"2","é":3}"#, false),
+            (#"{"name":"a","id":1,"price_with_a_long_name":"2","é":3}"#, false),
+            (#"{"id":1,"name":"a","price_with_a_long_name":"2"}"#, false),
+            (#"{"id":1,"name":"a","price_with_a_long_name":"2","é":3,"x":4}"#, false),
+        ]
+        for (row, expected) in rows {
+            let tape = try JSONTape(parsing: Array(row.utf8))
+            #expect(plan.matches(tape, row: 0) == expected, "\(row)")
+        }
+    }
+
     // MARK: The previous message's table
 
     @Test func alternatingTablesKeepTheirOwnNamesAndPlans() {
