@@ -158,6 +158,28 @@ import Testing
         }
     }
 
+    @Test func parseErrorsNameTheByteTheyStopAt() {
+        let cases: [(String, String)] = [
+            ("[1.]", "invalid number at byte 3"),
+            ("-", "invalid number at byte 1"),
+            ("[1e]", "invalid number at byte 3"),
+            ("[1e+", "invalid number at byte 4"),
+            (#"{"a":01}"#, "expected ',' or '}' at byte 6"),
+            (#""ab"#, "unterminated string at byte 3"),
+            ("\"a\u{01}b\"", "control character in a string at byte 2"),
+            (#""abcdefghijklmnop\"#, "unterminated string at byte 19"),
+            (#"{"a":"b"x}"#, "expected ',' or '}' at byte 8"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try JSONTape(parsing: Array(text.utf8))
+                Issue.record("\(text) parsed")
+            } catch {
+                #expect(error.description == expected, "\(text)")
+            }
+        }
+    }
+
     // MARK: Tape memory reuse
 
     static func nodes(_ tape: JSONTape, _ index: Int = 0) -> [String] {

@@ -547,60 +547,76 @@ extension JSONTape {
             position += length
         }
 
+        // parseString and parseNumber work on a local copy of `position` and store it back once: node stores go
+        // through a pointer that the compiler cannot prove distinct from this struct, so `self.position` would
+        // be reloaded after each of them.
         @inline(__always) mutating func parseString() throws(ParseError) {
-            position += 1  // opening quote
-            let start = position
+            let buffer = self.buffer
+            let end = self.end
+            var at = position + 1  // after the opening quote
+            let start = at
             var escaped = false
             while true {
-                position = JSONTape.scanPlainBytes(buffer, from: position, end: end)
-                guard position < end else { throw error("unterminated string") }
-                let byte = buffer[position]
+                at = JSONTape.scanPlainBytes(buffer, from: at, end: end)
+                guard at < end else {
+                    position = at
+                    throw error("unterminated string")
+                }
+                let byte = buffer[at]
                 if byte == UInt8(ascii: "\"") { break }
                 if byte == UInt8(ascii: "\\") {
                     escaped = true
-                    position += 2
+                    at += 2
                     continue
                 }
+                position = at
                 throw error("control character in a string")
             }
-            guard position < end else { throw error("unterminated string") }
+            position = at
             let index = nodeCount
             try append(
-                Node(kind: .string, flag: escaped, start: Int32(start), end: Int32(position), next: Int32(index + 1),
+                Node(kind: .string, flag: escaped, start: Int32(start), end: Int32(at), next: Int32(index + 1),
                      count: 0))
-            position += 1  // closing quote
+            position = at + 1  // closing quote
         }
 
         @inline(__always) mutating func parseNumber() throws(ParseError) {
+            let buffer = self.buffer
+            let end = self.end
             let start = position
+            var at = position
             var fractional = false
-            if buffer[position] == UInt8(ascii: "-") { position += 1 }
-            guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
-            if buffer[position] == UInt8(ascii: "0") {
-                position += 1
+            defer { position = at }
+            if buffer[at] == UInt8(ascii: "-") { at += 1 }
+            guard at < end, buffer[at] &- 48 < 10 else { throw invalidNumber(at) }
+            if buffer[at] == UInt8(ascii: "0") {
+                at += 1
             } else {
-                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+                while at < end, buffer[at] &- 48 < 10 { at += 1 }
             }
-            if position < end, buffer[position] == UInt8(ascii: ".") {
+            if at < end, buffer[at] == UInt8(ascii: ".") {
                 fractional = true
-                position += 1
-                guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
-                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+                at += 1
+                guard at < end, buffer[at] &- 48 < 10 else { throw invalidNumber(at) }
+                while at < end, buffer[at] &- 48 < 10 { at += 1 }
             }
-            if position < end, buffer[position] | 0x20 == UInt8(ascii: "e") {
+            if at < end, buffer[at] | 0x20 == UInt8(ascii: "e") {
                 fractional = true
-                position += 1
-                if position < end, buffer[position] == UInt8(ascii: "+") || buffer[position] == UInt8(ascii: "-") {
-                    position += 1
+                at += 1
+                if at < end, buffer[at] == UInt8(ascii: "+") || buffer[at] == UInt8(ascii: "-") {
+                    at += 1
                 }
-                guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
-                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+                guard at < end, buffer[at] &- 48 < 10 else { throw invalidNumber(at) }
+                while at < end, buffer[at] &- 48 < 10 { at += 1 }
             }
             let index = nodeCount
-            try append(
-                Node(kind: .number, flag: fractional, start: Int32(start), end: Int32(position),
-                     next: Int32(index + 1), count: 0))
+            guard index < capacity else { throw ParseError(offset: at, message: "too many values") }
+            (nodes + index).initialize(to: Node(kind: .number, flag: fractional, start: Int32(start),
+                                                end: Int32(at), next: Int32(index + 1), count: 0))
+            nodeCount = index + 1
         }
+
+        func invalidNumber(_ offset: Int) -> ParseError { ParseError(offset: offset, message: "invalid number") }
     }
 }
 
