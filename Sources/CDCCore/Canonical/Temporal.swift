@@ -116,7 +116,9 @@ enum Temporal {
 
     /// Writes `value` (0...99 for width 2) as `width` zero-padded digits at `offset`.
     @inline(__always)
-    private static func writeDigits(_ value: Int64, width: Int, into text: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+    private static func writeDigits(
+        _ value: Int64, width: Int, into text: UnsafeMutableBufferPointer<UInt8>, at offset: Int
+    ) {
         var rest = value
         var position = offset + width - 1
         while position >= offset {

@@ -209,7 +209,9 @@ public struct DebeziumDecoder: Sendable {
         } else {
             let lastPlan = lastTable.flatMap { $0.name == table ? $0.catalogPlan : nil }
             if let row, let cached = lastPlan ?? catalogPlans[table], cached.matches(rowTape, row: row) {
-                if lastPlan == nil, let last = lastTable, last.name == table { lastTable = last.with(catalogPlan: cached) }
+                if lastPlan == nil, let last = lastTable, last.name == table {
+                    lastTable = last.with(catalogPlan: cached)
+                }
                 plan = cached
                 keysMatch = true
             } else if let row {
@@ -391,8 +393,9 @@ extension DebeziumDecoder {
             if let schema = tape.string(schemaIndex), let table = tape.string(tableIndex) {
                 let name = TableName(schema: schema, table: table)
                 if plain {
-                    lastTable = LastTable(schema: Array(tape.rawBytes(schemaNode)), table: Array(tape.rawBytes(tableNode)),
-                                          name: name, collection: name.description, catalogPlan: nil)
+                    lastTable = LastTable(
+                        schema: Array(tape.rawBytes(schemaNode)), table: Array(tape.rawBytes(tableNode)), name: name,
+                        collection: name.description, catalogPlan: nil)
                 }
                 return name
             }
@@ -588,7 +591,8 @@ extension DebeziumDecoder {
                 let start = first ? range.lowerBound + 1 : range.lowerBound
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: text[start..<range.upperBound]))
                 first = false
-                if let failure = Canonicalizer.append(tape, value, plan.converters[field], to: &out, scratch: &scratch) {
+                if let failure = Canonicalizer.append(tape, value, plan.converters[field], to: &out,
+                                                      scratch: &scratch) {
                     return (field, failure)
                 }
             }
