@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Turns Kafka records written by Debezium's JsonConverter (schemas on or off) into Certyo records whose
 /// `recordPayload` is the canonical row of canonical-row.md, or into a skip or a dead-letter with its reason.
 ///
@@ -493,41 +501,14 @@ extension DebeziumDecoder {
 
     static func bytesEqual(_ value: [UInt8], _ range: Range<Int>, _ other: [UInt8]) -> Bool {
         guard range.count == other.count else { return false }
+        guard range.lowerBound >= 0, range.upperBound <= value.count else { return false }
+        if range.isEmpty { return true }
+        // A cached schema is ~5 kB and compared for every schema-carrying message: the C library's memcmp
+        // (vectorised) is several times faster than a Swift word loop here (`SIMD16 !=` compiled to a per-lane
+        // loop and cost ~5 µs a message, 37% of a decode).
         return value.withUnsafeBytes { lhs in
             other.withUnsafeBytes { rhs in
-                var index = 0
-                let count = range.count
-                let base = range.lowerBound
-                // A cached schema is ~5 kB and compared for every message: 32 bytes a step as four words whose
-                // differences are OR-ed (one branch per step). `SIMD16 !=` compiled to a per-lane loop and cost
-                // ~5 µs a message (37% of a schema-carrying decode).
-                while index + 32 <= count {
-                    let a = base + index
-                    let difference =
-                        (lhs.loadUnaligned(fromByteOffset: a, as: UInt64.self)
-                            ^ rhs.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                        | (lhs.loadUnaligned(fromByteOffset: a + 8, as: UInt64.self)
-                            ^ rhs.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self))
-                        | (lhs.loadUnaligned(fromByteOffset: a + 16, as: UInt64.self)
-                            ^ rhs.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self))
-                        | (lhs.loadUnaligned(fromByteOffset: a + 24, as: UInt64.self)
-                            ^ rhs.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self))
-                    if difference != 0 { return false }
-                    index += 32
-                }
-                while index + 8 <= count {
-                    if lhs.loadUnaligned(fromByteOffset: base + index, as: UInt64.self)
-                        != rhs.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                    {
-                        return false
-                    }
-                    index += 8
-                }
-                while index < count {
-                    if lhs[base + index] != rhs[index] { return false }
-                    index += 1
-                }
-                return true
+                memcmp(lhs.baseAddress! + range.lowerBound, rhs.baseAddress!, range.count) == 0
             }
         }
     }
