@@ -37,7 +37,7 @@ enum Base64 {
     }
 
     /// Encodes as standard base64 with padding.
-    static func encode<C: Collection>(_ bytes: C, to out: inout [UInt8]) where C.Element == UInt8 {
+    static func encode<C: Collection>(_ bytes: C, to out: inout some ByteSink) where C.Element == UInt8 {
         var iterator = bytes.makeIterator()
         while let first = iterator.next() {
             let second = iterator.next()
@@ -52,10 +52,20 @@ enum Base64 {
 
     /// Whether `text` is already canonical standard base64 (right alphabet, right padding).
     static func isCanonical<C: Collection>(_ text: C) -> Bool where C.Element == UInt8 {
+        // `[A-Za-z0-9+/]*={0,2}` of a length divisible by 4: exactly what decoding and comparing the decoded
+        // length accepted (n data characters give ⌊6n/8⌋ bytes = count/4*3 − padding), checked without decoding.
         guard text.count % 4 == 0 else { return false }
-        for byte in text where byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") { return false }
-        guard let decoded = decode(text) else { return false }
-        return decoded.count == text.count / 4 * 3 - text.reversed().prefix(while: { $0 == UInt8(ascii: "=") }).count
+        var padding = 0
+        for byte in text {
+            if byte == UInt8(ascii: "=") {
+                padding += 1
+                continue
+            }
+            guard padding == 0, byte != UInt8(ascii: "-"), byte != UInt8(ascii: "_"),
+                decodeTable[Int(byte)] != 0xFF
+            else { return false }
+        }
+        return padding <= 2
     }
 
     /// Decodes hexadecimal text (Debezium's `binary.handling.mode=hex`).

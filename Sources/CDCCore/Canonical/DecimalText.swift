@@ -43,7 +43,7 @@ enum DecimalText {
 
     /// Appends the decimal text of the big-endian two's-complement integer `unscaled` divided by 10^`scale`.
     /// With `scale` ≤ 0 the value is an integer (negative scale multiplies).
-    static func append(unscaled: [UInt8], scale: Int, to out: inout [UInt8]) {
+    static func append(unscaled: [UInt8], scale: Int, to out: inout some ByteSink) {
         var digits = magnitudeDigits(unscaled)
         let negative = (unscaled.first ?? 0) & 0x80 != 0
         if scale < 0 {
@@ -57,7 +57,7 @@ enum DecimalText {
     }
 
     /// Writes `digits` (an integer, no sign) as a decimal with `scale` fraction digits.
-    static func appendPlain(negative: Bool, digits: [UInt8], scale: Int, to out: inout [UInt8]) {
+    static func appendPlain(negative: Bool, digits: [UInt8], scale: Int, to out: inout some ByteSink) {
         let isZero = digits.allSatisfy { $0 == UInt8(ascii: "0") }
         if negative && !isZero { out.append(UInt8(ascii: "-")) }
         if scale == 0 {
@@ -127,7 +127,7 @@ enum DecimalText {
     /// Normalises decimal text (`-12.5`, `1E+3`, `0.000123`) to plain notation, with exactly `scale` fraction
     /// digits when a scale is given (padding with zeros; extra non-zero digits are an error).
     /// Returns false when the text is not a decimal number.
-    static func appendNormalised<C: Collection>(_ text: C, scale: Int?, to out: inout [UInt8]) -> Bool
+    static func appendNormalised<C: Collection>(_ text: C, scale: Int?, to out: inout some ByteSink) -> Bool
     where C.Element == UInt8 {
         if isPlainCanonical(text, scale: scale) {
             out.append(contentsOf: text)
@@ -196,7 +196,7 @@ enum DecimalText {
     }
 
     /// Appends a double rounded to `scale` fraction digits (for `decimal.handling.mode=double`, which is lossy).
-    static func append(double value: Double, scale: Int?, to out: inout [UInt8]) {
+    static func append(double value: Double, scale: Int?, to out: inout some ByteSink) {
         if let scale {
             var text: [UInt8] = []
             JCS.appendNumber(value, to: &text)
@@ -212,7 +212,7 @@ enum DecimalText {
     }
 
     /// Like `appendNormalised`, rounding half away from zero when there are more fraction digits than `scale`.
-    private static func appendNormalisedRounding(_ text: [UInt8], scale: Int, to out: inout [UInt8]) -> Bool {
+    private static func appendNormalisedRounding(_ text: [UInt8], scale: Int, to out: inout some ByteSink) -> Bool {
         var plain: [UInt8] = []
         guard appendNormalised(text, scale: nil, to: &plain) else { return false }
         let negative = plain.first == UInt8(ascii: "-")

@@ -28,7 +28,7 @@ enum Temporal {
     }
 
     /// Appends `value` in decimal, zero-padded to `width` digits (a minus sign first when negative).
-    @inline(__always) static func appendPadded(_ value: Int64, width: Int, to out: inout [UInt8]) {
+    @inline(__always) static func appendPadded(_ value: Int64, width: Int, to out: inout some ByteSink) {
         if value >= 0 {
             switch width {
             case 2 where value < 100:
@@ -55,38 +55,102 @@ enum Temporal {
     }
 
     /// `YYYY-MM-DD`.
-    static func appendDate(days: Int64, to out: inout [UInt8]) {
+    static func appendDate(days: Int64, to out: inout some ByteSink) {
         let (year, month, day) = civil(days: days)
-        appendPadded(year, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendPadded(month, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendPadded(day, width: 2, to: &out)
+        guard (0..<10_000).contains(year) else {
+            appendPadded(year, width: 4, to: &out)
+            out.append(UInt8(ascii: "-"))
+            appendPadded(month, width: 2, to: &out)
+            out.append(UInt8(ascii: "-"))
+            appendPadded(day, width: 2, to: &out)
+            return
+        }
+        // The common case is written on the stack and appended once (one capacity check, not ten).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { text in
+            writeDate(year: year, month: month, day: day, into: text, at: 0)
+            out.append(contentsOf: UnsafeBufferPointer(text))
+        }
     }
 
     /// `HH:MM:SS.ffffff` from microseconds of the day (24:00:00 allowed, as PostgreSQL allows it).
-    static func appendTime(micros: Int64, to out: inout [UInt8]) {
-        let seconds = micros / 1_000_000
-        appendPadded(seconds / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendPadded(seconds / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendPadded(seconds % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: "."))
-        appendPadded(micros % 1_000_000, width: 6, to: &out)
+    static func appendTime(micros: Int64, to out: inout some ByteSink) {
+        guard (0...microsPerDay).contains(micros) else {
+            let seconds = micros / 1_000_000
+            appendPadded(seconds / 3600, width: 2, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendPadded(seconds / 60 % 60, width: 2, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendPadded(seconds % 60, width: 2, to: &out)
+            out.append(UInt8(ascii: "."))
+            appendPadded(micros % 1_000_000, width: 6, to: &out)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { text in
+            writeTime(micros: micros, into: text, at: 0)
+            out.append(contentsOf: UnsafeBufferPointer(text))
+        }
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffff` from microseconds since the epoch (floor division for times before 1970).
-    static func appendTimestamp(micros: Int64, to out: inout [UInt8]) {
+    static func appendTimestamp(micros: Int64, to out: inout some ByteSink) {
         var days = micros / microsPerDay
         var ofDay = micros % microsPerDay
         if ofDay < 0 {
             ofDay += microsPerDay
             days -= 1
         }
-        appendDate(days: days, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendTime(micros: ofDay, to: &out)
+        let (year, month, day) = civil(days: days)
+        guard (0..<10_000).contains(year) else {
+            appendDate(days: days, to: &out)
+            out.append(UInt8(ascii: "T"))
+            appendTime(micros: ofDay, to: &out)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 26) { text in
+            writeDate(year: year, month: month, day: day, into: text, at: 0)
+            text[10] = UInt8(ascii: "T")
+            writeTime(micros: ofDay, into: text, at: 11)
+            out.append(contentsOf: UnsafeBufferPointer(text))
+        }
+    }
+
+    /// Writes `value` (0...99 for width 2) as `width` zero-padded digits at `offset`.
+    @inline(__always)
+    private static func writeDigits(
+        _ value: Int64, width: Int, into text: UnsafeMutableBufferPointer<UInt8>, at offset: Int
+    ) {
+        var rest = value
+        var position = offset + width - 1
+        while position >= offset {
+            text[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+            position -= 1
+        }
+    }
+
+    /// `YYYY-MM-DD` (10 bytes) for a year in 0...9999.
+    @inline(__always)
+    private static func writeDate(
+        year: Int64, month: Int64, day: Int64, into text: UnsafeMutableBufferPointer<UInt8>, at offset: Int
+    ) {
+        writeDigits(year, width: 4, into: text, at: offset)
+        text[offset + 4] = UInt8(ascii: "-")
+        writeDigits(month, width: 2, into: text, at: offset + 5)
+        text[offset + 7] = UInt8(ascii: "-")
+        writeDigits(day, width: 2, into: text, at: offset + 8)
+    }
+
+    /// `HH:MM:SS.ffffff` (15 bytes) for 0...24h of microseconds.
+    @inline(__always)
+    private static func writeTime(micros: Int64, into text: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        let seconds = micros / 1_000_000
+        writeDigits(seconds / 3600, width: 2, into: text, at: offset)
+        text[offset + 2] = UInt8(ascii: ":")
+        writeDigits(seconds / 60 % 60, width: 2, into: text, at: offset + 3)
+        text[offset + 5] = UInt8(ascii: ":")
+        writeDigits(seconds % 60, width: 2, into: text, at: offset + 6)
+        text[offset + 8] = UInt8(ascii: ".")
+        writeDigits(micros % 1_000_000, width: 6, into: text, at: offset + 9)
     }
 
     /// Parses an ISO 8601 timestamp with a zone (`2024-03-15T09:30:00.123456Z`, `...+01:00`, fraction optional)
@@ -193,11 +257,17 @@ enum Temporal {
     /// Parses an ISO 8601 duration as Debezium's `interval.handling.mode=string` writes it
     /// (`P1Y2M3DT4H5M6.78S`, components may be negative or zero). Returns nil when it is not one.
     static func parseISODuration<C: Collection>(_ text: C) -> Interval? where C.Element == UInt8 {
-        var bytes = Array(text)
+        // Read in place (a tape slice is contiguous): no copy of the text per value.
+        if let parsed = text.withContiguousStorageIfAvailable({ parseISODuration(buffer: $0) }) { return parsed }
+        return Array(text).withUnsafeBufferPointer { parseISODuration(buffer: $0) }
+    }
+
+    private static func parseISODuration(buffer: UnsafeBufferPointer<UInt8>) -> Interval? {
+        var bytes = buffer
         var globalSign: Int64 = 1
         if bytes.first == UInt8(ascii: "-") {
             globalSign = -1
-            bytes.removeFirst()
+            bytes = UnsafeBufferPointer(rebasing: bytes.dropFirst())
         }
         guard bytes.first == UInt8(ascii: "P") else { return nil }
         var months: Int64 = 0
@@ -274,7 +344,7 @@ enum Temporal {
     }
 
     /// Appends an interval as PostgreSQL prints it with `IntervalStyle=iso_8601` (`P1Y2M3DT4H5M6.5S`, `PT0S`).
-    static func appendISO8601(_ interval: Interval, to out: inout [UInt8]) {
+    static func appendISO8601(_ interval: Interval, to out: inout some ByteSink) {
         let year = interval.months / 12
         let month = interval.months % 12
         let day = interval.days
@@ -286,27 +356,37 @@ enum Temporal {
             out.append(contentsOf: "PT0S".utf8)
             return
         }
-        func part(_ value: Int64, _ unit: Character) {
+        // Digits are written from the stack (`IdempotencyKey.appendDecimal`), not through `String(value)`.
+        func part(_ value: Int64, _ unit: UInt8) {
             guard value != 0 else { return }
-            out.append(contentsOf: String(value).utf8)
-            out.append(UInt8(ascii: unit.asciiValue.map { Unicode.Scalar($0) } ?? "?"))
+            IdempotencyKey.appendDecimal(value, to: &out)
+            out.append(unit)
         }
         out.append(UInt8(ascii: "P"))
-        part(year, "Y")
-        part(month, "M")
-        part(day, "D")
+        part(year, UInt8(ascii: "Y"))
+        part(month, UInt8(ascii: "M"))
+        part(day, UInt8(ascii: "D"))
         if hour != 0 || minute != 0 || second != 0 || fraction != 0 { out.append(UInt8(ascii: "T")) }
-        part(hour, "H")
-        part(minute, "M")
+        part(hour, UInt8(ascii: "H"))
+        part(minute, UInt8(ascii: "M"))
         if second != 0 || fraction != 0 {
             if second < 0 || fraction < 0 { out.append(UInt8(ascii: "-")) }
-            out.append(contentsOf: String(second.magnitude).utf8)
+            IdempotencyKey.appendDecimal(Int64(second.magnitude), to: &out)
             if fraction != 0 {
-                var digits = Array(String(fraction.magnitude).utf8)
-                digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: 6 - digits.count), at: 0)
-                while digits.last == UInt8(ascii: "0") { digits.removeLast() }
+                // Six digits, zero-padded, trailing zeros dropped (`.5`, `.000001`).
+                var digits = fraction.magnitude
+                var width = 6
+                while digits % 10 == 0 {
+                    digits /= 10
+                    width -= 1
+                }
                 out.append(UInt8(ascii: "."))
-                out.append(contentsOf: digits)
+                var divisor: UInt64 = 1
+                for _ in 1..<width { divisor *= 10 }
+                while divisor > 0 {
+                    out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digits / divisor % 10))
+                    divisor /= 10
+                }
             }
             out.append(UInt8(ascii: "S"))
         }

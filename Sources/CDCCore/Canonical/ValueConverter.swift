@@ -78,9 +78,25 @@ enum Canonicalizer {
     /// PostgreSQL numerics have at most 131072 + 16383 digits (about 61 kB as a binary integer).
     static let maxUnscaledBytes = 65_536
 
+    /// Buffers that a caller converting many values keeps between them, so that a value needing working memory
+    /// (a JSON column: its unescaped text, its nodes, its members while sorting) allocates none.
+    struct Scratch: Sendable {
+        var text: [UInt8] = []
+        var nodes: [JSONTape.Node] = []
+        var members: [JCS.MemberSpan] = []
+    }
+
     /// Appends the canonical value of `tape[index]` under `converter`.
     static func append(
-        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout [UInt8]
+        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout some ByteSink
+    ) -> ConversionFailure? {
+        var scratch = Scratch()
+        return append(tape, index, converter, to: &out, scratch: &scratch)
+    }
+
+    /// The same, with working memory in `scratch`.
+    static func append(
+        _ tape: JSONTape, _ index: Int, _ converter: ValueConverter, to out: inout some ByteSink, scratch: inout Scratch
     ) -> ConversionFailure? {
         let node = tape[index]
         if node.kind == .null {
@@ -102,24 +118,22 @@ enum Canonicalizer {
         switch converter {
         case .boolean:
             guard node.kind == .true || node.kind == .false else { return wrongType(node, "a boolean") }
-            out.append(contentsOf: tape.rawBytes(node))
+            tape.appendRaw(node, to: &out)
 
         case .integer:
             guard node.kind == .number, !node.flag else { return wrongType(node, "an integer") }
-            out.append(contentsOf: tape.rawBytes(node))
+            tape.appendRaw(node, to: &out)
 
         case .int64:
             guard node.kind == .number, !node.flag else { return wrongType(node, "an integer") }
-            let raw = tape.rawBytes(node)
-            let digits = raw.first == UInt8(ascii: "-") ? raw.count - 1 : raw.count
-            if digits < 16 {
-                out.append(contentsOf: raw)
+            let negative = tape.withRawBytes(node) { $0.first == UInt8(ascii: "-") }
+            let digits = Int(node.end - node.start) - (negative ? 1 : 0)
+            if digits < 16 {  // within ±(2^53−1)
+                tape.appendRaw(node, to: &out)
             } else if let value = tape.int64(index), value.magnitude <= UInt64(maxSafeInteger) {
                 out.append(contentsOf: String(value).utf8)
             } else {
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: raw)
-                out.append(UInt8(ascii: "\""))
+                tape.appendRaw(node, quoted: true, to: &out)
             }
 
         case .float:
@@ -168,6 +182,11 @@ enum Canonicalizer {
             guard node.kind == .string || node.kind == .number else {
                 return wrongType(node, "decimal text (decimal.handling.mode=string)")
             }
+            // The common case: already plain decimal text with the column's scale, copied as it is.
+            if tape.withRawBytes(node, { DecimalText.isPlainCanonical($0, scale: scale) }) {
+                tape.appendRaw(node, quoted: true, to: &out)
+                return nil
+            }
             let raw = tape.rawBytes(node)
             if raw.elementsEqual("NaN".utf8) {  // numeric NaN
                 out.append(contentsOf: "\"NaN\"".utf8)
@@ -195,8 +214,12 @@ enum Canonicalizer {
         case .uuid:
             guard node.kind == .string, !node.flag else { return wrongType(node, "a UUID string") }
             out.append(UInt8(ascii: "\""))
-            for byte in tape.rawBytes(node) {
-                out.append((65...90).contains(byte) ? byte | 0x20 : byte)
+            if tape.withRawBytes(node, { $0.contains(where: { $0 &- 65 < 26 }) }) {
+                for byte in tape.rawBytes(node) {
+                    out.append((65...90).contains(byte) ? byte | 0x20 : byte)
+                }
+            } else {
+                tape.appendRaw(node, to: &out)  // already lowercase, as Debezium writes UUIDs
             }
             out.append(UInt8(ascii: "\""))
 
@@ -252,25 +275,35 @@ enum Canonicalizer {
         case .json:
             guard node.kind == .string else { return wrongType(node, "a string holding JSON") }
             var text: [UInt8] = []
+            swap(&text, &scratch.text)
+            text.removeAll(keepingCapacity: true)
             let range = Int(node.start)..<Int(node.end)
             if node.flag {
                 guard JSONTape.unescape(tape.bytes, range, into: &text) else { return invalid("invalid escape") }
             } else {
                 text.append(contentsOf: tape.bytes[range])
             }
-            guard let inner = try? JSONTape(parsing: text) else { return invalid("the string is not JSON") }
-            guard JCS.appendCanonical(inner, 0, to: &out) else {
+            let inner: JSONTape
+            do {
+                inner = try JSONTape(parsing: text, reusing: &scratch.nodes)
+            } catch {
+                return invalid("the string is not JSON")
+            }
+            let canonical = JCS.appendCanonical(inner, 0, to: &out, members: &scratch.members)
+            scratch.nodes = inner.releaseNodes()
+            scratch.text = text
+            guard canonical else {
                 return invalid("the JSON is not I-JSON (duplicate names, lone surrogates or huge numbers)")
             }
 
         case .binary(let encoding):
             guard node.kind == .string, !node.flag else { return wrongType(node, "an encoded binary string") }
+            if encoding == .base64, tape.withRawBytes(node, { Base64.isCanonical($0) }) {
+                tape.appendRaw(node, quoted: true, to: &out)
+                return nil
+            }
             let raw = tape.rawBytes(node)
             switch encoding {
-            case .base64 where Base64.isCanonical(raw):
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: raw)
-                out.append(UInt8(ascii: "\""))
             case .base64, .base64URLSafe:
                 guard let bytes = Base64.decode(raw) else { return invalid("the value is not base64") }
                 out.append(UInt8(ascii: "\""))
@@ -292,7 +325,7 @@ enum Canonicalizer {
                 guard failure == nil else { return }
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                failure = append(tape, item, element, to: &out)
+                failure = append(tape, item, element, to: &out, scratch: &scratch)
             }
             if let failure { return failure }
             out.append(UInt8(ascii: "]"))

@@ -12,6 +12,14 @@ final class RowPlan: Sendable {
     let emitOrder: [Int]
     /// For each field, its JCS member prefix `"name":`.
     let memberPrefixes: [[UInt8]]
+    /// Every field's `,"name":` in one buffer, and each one's range in it: the row writer copies a member's
+    /// separator and name in one append, from one buffer (no retain of a per-field array).
+    let memberText: [UInt8]
+    let memberTextRanges: [Range<Int>]
+    /// `fieldKeys` in one buffer, and each key's range in it (``matches(_:row:)`` compares a message's member
+    /// names with them for every schemaless message).
+    let fieldKeyText: [UInt8]
+    let fieldKeyRanges: [Range<Int>]
     /// Lossy connector settings this layout depends on: (setting, message).
     let lossy: [LossySetting]
 
@@ -35,6 +43,25 @@ final class RowPlan: Sendable {
             prefixes.append(prefix)
         }
         self.memberPrefixes = prefixes
+        var text: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for prefix in prefixes {
+            let start = text.count
+            text.append(UInt8(ascii: ","))
+            text.append(contentsOf: prefix)
+            ranges.append(start..<text.count)
+        }
+        self.memberText = text
+        self.memberTextRanges = ranges
+        var keyText: [UInt8] = []
+        var keyRanges: [Range<Int>] = []
+        for key in fieldKeys {
+            let start = keyText.count
+            keyText.append(contentsOf: key)
+            keyRanges.append(start..<keyText.count)
+        }
+        self.fieldKeyText = keyText
+        self.fieldKeyRanges = keyRanges
         let keys = fieldNames.map { Array($0.utf16) }
         self.emitOrder = fieldNames.indices
             .filter { !configuration.isExcluded(fieldNames[$0], in: table) }
@@ -47,14 +74,30 @@ final class RowPlan: Sendable {
 
     /// Whether the members of object `row` have exactly this plan's field names, in order.
     func matches(_ tape: JSONTape, row: Int) -> Bool {
-        guard Int(tape[row].count) == fieldKeys.count else { return false }
-        var position = 0
-        var same = true
-        tape.forEachMember(row) { key, _ in
-            if same, !tape.rawEquals(tape[key], fieldKeys[position]) { same = false }
-            position += 1
+        guard Int(tape[row].count) == fieldKeyRanges.count else { return false }
+        return fieldKeyText.withUnsafeBufferPointer { keys in
+            tape.bytes.withUnsafeBufferPointer { bytes in
+                var position = 0
+                var same = true
+                tape.forEachMember(row) { key, _ in
+                    guard same else { return }
+                    let node = tape[key]
+                    let range = fieldKeyRanges[position]
+                    let length = Int(node.end - node.start)
+                    if length != range.count {
+                        same = false
+                    } else {
+                        let start = Int(node.start)
+                        for offset in 0..<length where bytes[start + offset] != keys[range.lowerBound + offset] {
+                            same = false
+                            break
+                        }
+                    }
+                    position += 1
+                }
+                return same
+            }
         }
-        return same
     }
 }
 

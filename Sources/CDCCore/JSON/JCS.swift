@@ -4,7 +4,7 @@
 /// does, and strings are escaped minimally (only `"`, `\` and control characters).
 enum JCS {
     /// Appends `"text"` with JCS's minimal escaping; `utf8` is already-unescaped UTF-8.
-    static func appendString<C: Collection>(_ utf8: C, to out: inout [UInt8]) where C.Element == UInt8 {
+    static func appendString<C: Collection>(_ utf8: C, to out: inout some ByteSink) where C.Element == UInt8 {
         out.append(UInt8(ascii: "\""))
         for byte in utf8 {
             if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
@@ -29,12 +29,11 @@ enum JCS {
         out.append(UInt8(ascii: "\""))
     }
 
-    static func appendString(_ text: String, to out: inout [UInt8]) {
+    static func appendString(_ text: String, to out: inout some ByteSink) {
         // Fast path: nothing to escape, copy the UTF-8 in one go.
         let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
-            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                return false
-            }
+            // Eight bytes a step (the tape's string scan looks for exactly these bytes).
+            guard JSONTape.scanPlainBytes(bytes, from: 0, end: bytes.count) == bytes.count else { return false }
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: bytes)
             out.append(UInt8(ascii: "\""))
@@ -49,13 +48,11 @@ enum JCS {
 
     /// Appends a string node of `tape` canonically. Strings without escapes are copied as bytes.
     /// Returns false for an invalid escape or a lone surrogate (not I-JSON).
-    static func appendStringNode(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool {
+    static func appendStringNode(_ tape: JSONTape, _ index: Int, to out: inout some ByteSink) -> Bool {
         let node = tape[index]
         let range = Int(node.start)..<Int(node.end)
         if !node.flag {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: tape.bytes[range])
-            out.append(UInt8(ascii: "\""))
+            tape.appendRaw(node, quoted: true, to: &out)
             return true
         }
         var decoded: [UInt8] = []
@@ -66,7 +63,7 @@ enum JCS {
 
     /// Appends a JSON number given as text (any valid JSON number) in ECMAScript form, via binary64.
     /// Integers of up to 15 digits are copied as they are (they are exact in binary64).
-    static func appendNumberText(_ bytes: ArraySlice<UInt8>, isInteger: Bool, to out: inout [UInt8]) -> Bool {
+    static func appendNumberText(_ bytes: ArraySlice<UInt8>, isInteger: Bool, to out: inout some ByteSink) -> Bool {
         if !isInteger, isCanonicalPlainDecimal(bytes) {
             out.append(contentsOf: bytes)
             return true
@@ -115,7 +112,7 @@ enum JCS {
     }
 
     /// Appends a finite double as ECMAScript's `Number.prototype.toString` writes it.
-    static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+    static func appendNumber(_ value: Double, to out: inout some ByteSink) {
         precondition(value.isFinite, "JCS numbers are finite")
         if value == 0 {
             out.append(UInt8(ascii: "0"))
@@ -179,7 +176,19 @@ enum JCS {
 
     /// Re-emits any parsed JSON value canonically (sorted members, ECMAScript numbers, minimal escapes).
     /// Returns false when the value is not I-JSON (non-finite number, lone surrogate, duplicate member names).
-    static func appendCanonical(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool {
+    static func appendCanonical(_ tape: JSONTape, _ index: Int, to out: inout some ByteSink) -> Bool {
+        var members: [MemberSpan] = []
+        return appendCanonical(tape, index, to: &out, members: &members)
+    }
+
+    /// A member of an object being sorted: its name's byte span and its value's node.
+    typealias MemberSpan = (start: Int32, end: Int32, value: Int32)
+
+    /// The same, with `members` as the sorting space (a stack shared by nested objects, reused across calls by
+    /// the decoder so that an object costs no allocation).
+    static func appendCanonical(
+        _ tape: JSONTape, _ index: Int, to out: inout some ByteSink, members: inout [MemberSpan]
+    ) -> Bool {
         let node = tape[index]
         switch node.kind {
         case .null: out.append(contentsOf: "null".utf8)
@@ -196,14 +205,14 @@ enum JCS {
             tape.forEachElement(index) { element in
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                if !appendCanonical(tape, element, to: &out) { ok = false }
+                if !appendCanonical(tape, element, to: &out, members: &members) { ok = false }
             }
             out.append(UInt8(ascii: "]"))
             return ok
         case .object:
-            if let done = appendObjectByBytes(tape, index, to: &out) { return done }
-            var members: [(key: [UInt16], name: [UInt8], value: Int)] = []
-            members.reserveCapacity(Int(node.count))
+            if let done = appendObjectByBytes(tape, index, to: &out, members: &members) { return done }
+            var named: [(key: [UInt16], name: [UInt8], value: Int)] = []
+            named.reserveCapacity(Int(node.count))
             var ok = true
             tape.forEachMember(index) { key, value in
                 let keyNode = tape[key]
@@ -213,19 +222,19 @@ enum JCS {
                 } else {
                     name.append(contentsOf: tape.rawBytes(keyNode))
                 }
-                members.append((utf16(name), name, value))
+                named.append((utf16(name), name, value))
             }
             guard ok else { return false }
-            members.sort { lessUTF16($0.key, $1.key) }
+            named.sort { lessUTF16($0.key, $1.key) }
             out.append(UInt8(ascii: "{"))
-            for (offset, member) in members.enumerated() {
+            for (offset, member) in named.enumerated() {
                 if offset > 0 {
-                    if member.key == members[offset - 1].key { return false }  // duplicate name: not I-JSON
+                    if member.key == named[offset - 1].key { return false }  // duplicate name: not I-JSON
                     out.append(UInt8(ascii: ","))
                 }
                 appendString(member.name, to: &out)
                 out.append(UInt8(ascii: ":"))
-                if !appendCanonical(tape, member.value, to: &out) { return false }
+                if !appendCanonical(tape, member.value, to: &out, members: &members) { return false }
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -236,9 +245,13 @@ enum JCS {
     /// name has an escape or a character at or above U+E000, UTF-8 byte order is UTF-16 code unit order (they differ
     /// only between U+E000...U+FFFF and supplementary characters), so members are sorted by their raw bytes, which
     /// are also their canonical text. Returns `nil` (nothing written) when that does not hold.
-    private static func appendObjectByBytes(_ tape: JSONTape, _ index: Int, to out: inout [UInt8]) -> Bool? {
-        var members: [(start: Int32, end: Int32, value: Int32)] = []
-        members.reserveCapacity(Int(tape[index].count))
+    private static func appendObjectByBytes(
+        _ tape: JSONTape, _ index: Int, to out: inout some ByteSink, members: inout [MemberSpan]
+    ) -> Bool? {
+        // This object's members are pushed on top of `members` and popped on return; nested objects push above
+        // them, so `members[base..<top]` stays this object's while its values are written.
+        let base = members.count
+        defer { members.removeLast(members.count - base) }
         var plain = true
         tape.forEachMember(index) { key, value in
             let node = tape[key]
@@ -246,13 +259,12 @@ enum JCS {
             members.append((node.start, node.end, Int32(value)))
         }
         guard plain else { return nil }
+        let top = members.count
         return tape.bytes.withUnsafeBufferPointer { bytes -> Bool? in
-            for member in members {
+            for member in members[base..<top] {
                 for offset in Int(member.start)..<Int(member.end) where bytes[offset] >= 0xEE { return nil }
             }
-            func compare(_ a: (start: Int32, end: Int32, value: Int32), _ b: (start: Int32, end: Int32, value: Int32))
-                -> Int
-            {
+            func compare(_ a: MemberSpan, _ b: MemberSpan) -> Int {
                 let lengthA = Int(a.end - a.start)
                 let lengthB = Int(b.end - b.start)
                 var offset = 0
@@ -264,19 +276,18 @@ enum JCS {
                 }
                 return lengthA - lengthB
             }
-            members.sort { compare($0, $1) < 0 }
+            members[base..<top].sort { compare($0, $1) < 0 }
             out.append(UInt8(ascii: "{"))
-            for offset in members.indices {
+            for offset in base..<top {
                 let member = members[offset]
-                if offset > 0 {
+                if offset > base {
                     if compare(members[offset - 1], member) == 0 { return false }  // duplicate name: not I-JSON
                     out.append(UInt8(ascii: ","))
                 }
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[Int(member.start)..<Int(member.end)]))
-                out.append(UInt8(ascii: "\""))
+                // The name with its quotes, straight from the input (a name without escapes is its own JCS text).
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(Int(member.start) - 1)...Int(member.end)]))
                 out.append(UInt8(ascii: ":"))
-                if !appendCanonical(tape, Int(member.value), to: &out) { return false }
+                if !appendCanonical(tape, Int(member.value), to: &out, members: &members) { return false }
             }
             out.append(UInt8(ascii: "}"))
             return true

@@ -39,34 +39,71 @@ struct JSONTape: Sendable {
     init(parsing bytes: [UInt8], range: Range<Int>? = nil, skipping: [StaticString] = []) throws(ParseError) {
         self.bytes = bytes
         let range = range ?? 0..<bytes.count
-        // Nodes are written straight into the array's storage (no per-node append). Every node but the first owns
-        // at least two bytes (a key its quotes; a value its separator and one byte), so count / 2 + 2 always fits.
-        let capacity = range.count / 2 + 2
+        let capacity = JSONTape.nodeCapacity(range)
         var failure: ParseError? = nil
         let nodes = [Node](unsafeUninitializedCapacity: capacity) { storage, initialized in
             initialized = 0
-            bytes.withUnsafeBufferPointer { buffer in
-                guard let base = storage.baseAddress else { return }
-                var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound,
-                                    skipping: skipping, nodes: base, capacity: capacity)
-                do throws(ParseError) {
-                    parser.skipWhitespace()
-                    try parser.parseValue(depth: 0)
-                    parser.skipWhitespace()
-                    if parser.position != parser.end {
-                        throw ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
-                    }
-                    if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
-                        throw ParseError(offset: bad, message: "invalid UTF-8")
-                    }
-                } catch {
-                    failure = error
-                }
-                initialized = parser.nodeCount
+            guard let base = storage.baseAddress else { return }
+            do throws(ParseError) {
+                initialized = try JSONTape.parse(bytes, range, skipping: skipping, into: base, capacity: capacity)
+            } catch {
+                failure = error
             }
         }
         if let failure { throw failure }
         self.nodes = nodes
+    }
+
+    /// The same, writing the nodes into `storage` (taken out of it, and given back by ``releaseNodes()``) instead
+    /// of a new array: a decoder parses every message into the same memory instead of allocating ~10x the
+    /// message's size for each. `storage` only grows; its elements past the tape's end are stale and never read
+    /// (every walk is bounded by a node's `next`).
+    init(
+        parsing bytes: [UInt8], range: Range<Int>? = nil, skipping: [StaticString] = [], reusing storage: inout [Node]
+    ) throws(ParseError) {
+        self.bytes = bytes
+        let range = range ?? 0..<bytes.count
+        let capacity = JSONTape.nodeCapacity(range)
+        var nodes: [Node] = []
+        swap(&nodes, &storage)
+        if nodes.count < capacity {
+            nodes.append(contentsOf: repeatElement(
+                Node(kind: .null, flag: false, start: 0, end: 0, next: 0, count: 0), count: capacity - nodes.count))
+        }
+        // Unique here (taken out of `storage`), so this does not copy.
+        try nodes.withUnsafeMutableBufferPointer { (buffer) throws(ParseError) -> Void in
+            guard let base = buffer.baseAddress else { return }
+            _ = try JSONTape.parse(bytes, range, skipping: skipping, into: base, capacity: capacity)
+        }
+        self.nodes = nodes
+    }
+
+    /// Hands the node memory back for the next parse (the tape must not be used afterwards).
+    consuming func releaseNodes() -> [Node] { nodes }
+
+    /// Every node but the first owns at least two bytes (a key its quotes; a value its separator and one byte),
+    /// so `count / 2 + 2` nodes always fit.
+    private static func nodeCapacity(_ range: Range<Int>) -> Int { range.count / 2 + 2 }
+
+    /// Parses `bytes[range]` into `base` (room for `capacity` nodes); returns the node count.
+    private static func parse(
+        _ bytes: [UInt8], _ range: Range<Int>, skipping: [StaticString], into base: UnsafeMutablePointer<Node>,
+        capacity: Int
+    ) throws(ParseError) -> Int {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> Int in
+            var parser = Parser(buffer: buffer, position: range.lowerBound, end: range.upperBound,
+                                skipping: skipping, nodes: base, capacity: capacity)
+            parser.skipWhitespace()
+            try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            if parser.position != parser.end {
+                throw ParseError(offset: parser.position, message: "unexpected bytes after the JSON value")
+            }
+            if let bad = JSONTape.firstInvalidUTF8(buffer, range) {
+                throw ParseError(offset: bad, message: "invalid UTF-8")
+            }
+            return parser.nodeCount
+        }
     }
 
     @inline(__always) subscript(_ index: Int) -> Node { nodes[index] }
@@ -141,6 +178,25 @@ struct JSONTape: Sendable {
         }
     }
 
+    /// Appends the raw bytes of `node` (for strings: without the quotes), optionally between quotes. Copies from
+    /// the buffer directly: no `ArraySlice`, so no retain of the input per value.
+    @inline(__always)
+    func appendRaw(_ node: Node, quoted: Bool = false, to out: inout some ByteSink) {
+        if quoted { out.append(UInt8(ascii: "\"")) }
+        bytes.withUnsafeBufferPointer { buffer in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[Int(node.start)..<Int(node.end)]))
+        }
+        if quoted { out.append(UInt8(ascii: "\"")) }
+    }
+
+    /// Calls `body` with the raw bytes of `node` (do not let them escape).
+    @inline(__always)
+    func withRawBytes<R>(_ node: Node, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        bytes.withUnsafeBufferPointer { buffer in
+            body(UnsafeBufferPointer(rebasing: buffer[Int(node.start)..<Int(node.end)]))
+        }
+    }
+
     func rawBytes(_ node: Node) -> ArraySlice<UInt8> {
         bytes[Int(node.start)..<Int(node.end)]
     }
@@ -178,6 +234,16 @@ struct JSONTape: Sendable {
         }
         guard index < range.upperBound else { return nil }
         var value: Int64 = 0
+        if range.upperBound - index <= 18 {
+            // At most 18 digits cannot overflow: no checked arithmetic (timestamps, LSNs, dates).
+            while index < range.upperBound {
+                let digit = bytes[index] &- 48
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ Int64(digit)
+                index += 1
+            }
+            return negative ? 0 &- value : value
+        }
         while index < range.upperBound {
             let digit = bytes[index] &- 48
             guard digit < 10 else { return nil }
@@ -192,51 +258,56 @@ struct JSONTape: Sendable {
     }
 
     /// Decodes the escapes of a JSON string body into UTF-8. Returns false on an invalid escape or a lone surrogate.
-    static func unescape(_ bytes: [UInt8], _ range: Range<Int>, into out: inout [UInt8]) -> Bool {
-        var index = range.lowerBound
-        let end = range.upperBound
-        out.reserveCapacity(out.count + (end - index))
-        while index < end {
-            let byte = bytes[index]
-            if byte != UInt8(ascii: "\\") {
-                out.append(byte)
-                index += 1
-                continue
-            }
-            guard index + 1 < end else { return false }
-            let escape = bytes[index + 1]
-            index += 2
-            switch escape {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                guard let high = hex4(bytes, index, end) else { return false }
-                index += 4
-                var scalar = UInt32(high)
-                if (0xD800...0xDBFF).contains(high) {
-                    guard index + 6 <= end, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
-                        let low = hex4(bytes, index + 2, end), (0xDC00...0xDFFF).contains(low)
-                    else { return false }
-                    index += 6
-                    scalar = 0x10000 + ((UInt32(high) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(high) {
+    static func unescape(_ bytes: [UInt8], _ range: Range<Int>, into out: inout some ByteSink) -> Bool {
+        out.reserveCapacity(out.count + range.count)
+        return bytes.withUnsafeBufferPointer { buffer in
+            var index = range.lowerBound
+            let end = range.upperBound
+            while index < end {
+                // Copy the run up to the next backslash in one append (a JSON column is mostly such runs).
+                var runEnd = index
+                while runEnd < end, buffer[runEnd] != UInt8(ascii: "\\") { runEnd += 1 }
+                if runEnd > index {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<runEnd]))
+                    index = runEnd
+                    continue
+                }
+                guard index + 1 < end else { return false }
+                let escape = buffer[index + 1]
+                index += 2
+                switch escape {
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+                case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard let high = hex4(buffer, index, end) else { return false }
+                    index += 4
+                    var scalar = UInt32(high)
+                    if (0xD800...0xDBFF).contains(high) {
+                        guard index + 6 <= end, buffer[index] == UInt8(ascii: "\\"),
+                            buffer[index + 1] == UInt8(ascii: "u"),
+                            let low = hex4(buffer, index + 2, end), (0xDC00...0xDFFF).contains(low)
+                        else { return false }
+                        index += 6
+                        scalar = 0x10000 + ((UInt32(high) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(high) {
+                        return false
+                    }
+                    appendUTF8(scalar, to: &out)
+                default:
                     return false
                 }
-                appendUTF8(scalar, to: &out)
-            default:
-                return false
             }
+            return true
         }
-        return true
     }
 
-    private static func hex4(_ bytes: [UInt8], _ index: Int, _ end: Int) -> UInt16? {
+    private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, _ index: Int, _ end: Int) -> UInt16? {
         guard index + 4 <= end else { return nil }
         var value: UInt16 = 0
         for offset in 0..<4 {
@@ -253,7 +324,7 @@ struct JSONTape: Sendable {
         return value
     }
 
-    static func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+    static func appendUTF8(_ scalar: UInt32, to out: inout some ByteSink) {
         switch scalar {
         case 0..<0x80:
             out.append(UInt8(scalar))
@@ -347,6 +418,8 @@ extension JSONTape {
         }
 
         @inline(__always) mutating func skipWhitespace() {
+            // Debezium writes no whitespace: one test in the common case.
+            guard position < end, buffer[position] <= 0x20 else { return }
             while position < end {
                 switch buffer[position] {
                 case 0x20, 0x0A, 0x0D, 0x09: position += 1
@@ -356,6 +429,19 @@ extension JSONTape {
         }
 
         func error(_ message: String) -> ParseError { ParseError(offset: position, message: message) }
+
+        /// A member or element value: strings and numbers (most values) parsed here, without a recursive call.
+        @inline(__always) mutating func parseNestedValue(depth: Int) throws(ParseError) {
+            guard position < end else { throw error("unexpected end of JSON") }
+            let byte = buffer[position]
+            if byte == UInt8(ascii: "\"") {
+                try parseString()
+            } else if byte &- UInt8(ascii: "0") < 10 || byte == UInt8(ascii: "-") {
+                try parseNumber()
+            } else {
+                try parseValue(depth: depth)
+            }
+        }
 
         mutating func parseValue(depth: Int) throws(ParseError) {
             guard position < end else { throw error("unexpected end of JSON") }
@@ -385,7 +471,7 @@ extension JSONTape {
                         {
                             try skipContainer()
                         } else {
-                            try parseValue(depth: depth + 1)
+                            try parseNestedValue(depth: depth + 1)
                         }
                         count += 1
                         skipWhitespace()
@@ -415,7 +501,7 @@ extension JSONTape {
                     position += 1
                 } else {
                     while true {
-                        try parseValue(depth: depth + 1)
+                        try parseNestedValue(depth: depth + 1)
                         count += 1
                         skipWhitespace()
                         guard position < end else { throw error("unexpected end of JSON in an array") }
@@ -461,60 +547,76 @@ extension JSONTape {
             position += length
         }
 
-        mutating func parseString() throws(ParseError) {
-            position += 1  // opening quote
-            let start = position
+        // parseString and parseNumber work on a local copy of `position` and store it back once: node stores go
+        // through a pointer that the compiler cannot prove distinct from this struct, so `self.position` would
+        // be reloaded after each of them.
+        @inline(__always) mutating func parseString() throws(ParseError) {
+            let buffer = self.buffer
+            let end = self.end
+            var at = position + 1  // after the opening quote
+            let start = at
             var escaped = false
             while true {
-                position = JSONTape.scanPlainBytes(buffer, from: position, end: end)
-                guard position < end else { throw error("unterminated string") }
-                let byte = buffer[position]
+                at = JSONTape.scanPlainBytes(buffer, from: at, end: end)
+                guard at < end else {
+                    position = at
+                    throw error("unterminated string")
+                }
+                let byte = buffer[at]
                 if byte == UInt8(ascii: "\"") { break }
                 if byte == UInt8(ascii: "\\") {
                     escaped = true
-                    position += 2
+                    at += 2
                     continue
                 }
+                position = at
                 throw error("control character in a string")
             }
-            guard position < end else { throw error("unterminated string") }
+            position = at
             let index = nodeCount
             try append(
-                Node(kind: .string, flag: escaped, start: Int32(start), end: Int32(position), next: Int32(index + 1),
+                Node(kind: .string, flag: escaped, start: Int32(start), end: Int32(at), next: Int32(index + 1),
                      count: 0))
-            position += 1  // closing quote
+            position = at + 1  // closing quote
         }
 
-        mutating func parseNumber() throws(ParseError) {
+        @inline(__always) mutating func parseNumber() throws(ParseError) {
+            let buffer = self.buffer
+            let end = self.end
             let start = position
+            var at = position
             var fractional = false
-            if buffer[position] == UInt8(ascii: "-") { position += 1 }
-            guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
-            if buffer[position] == UInt8(ascii: "0") {
-                position += 1
+            defer { position = at }
+            if buffer[at] == UInt8(ascii: "-") { at += 1 }
+            guard at < end, buffer[at] &- 48 < 10 else { throw invalidNumber(at) }
+            if buffer[at] == UInt8(ascii: "0") {
+                at += 1
             } else {
-                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+                while at < end, buffer[at] &- 48 < 10 { at += 1 }
             }
-            if position < end, buffer[position] == UInt8(ascii: ".") {
+            if at < end, buffer[at] == UInt8(ascii: ".") {
                 fractional = true
-                position += 1
-                guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
-                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+                at += 1
+                guard at < end, buffer[at] &- 48 < 10 else { throw invalidNumber(at) }
+                while at < end, buffer[at] &- 48 < 10 { at += 1 }
             }
-            if position < end, buffer[position] | 0x20 == UInt8(ascii: "e") {
+            if at < end, buffer[at] | 0x20 == UInt8(ascii: "e") {
                 fractional = true
-                position += 1
-                if position < end, buffer[position] == UInt8(ascii: "+") || buffer[position] == UInt8(ascii: "-") {
-                    position += 1
+                at += 1
+                if at < end, buffer[at] == UInt8(ascii: "+") || buffer[at] == UInt8(ascii: "-") {
+                    at += 1
                 }
-                guard position < end, (48...57).contains(buffer[position]) else { throw error("invalid number") }
-                while position < end, (48...57).contains(buffer[position]) { position += 1 }
+                guard at < end, buffer[at] &- 48 < 10 else { throw invalidNumber(at) }
+                while at < end, buffer[at] &- 48 < 10 { at += 1 }
             }
             let index = nodeCount
-            try append(
-                Node(kind: .number, flag: fractional, start: Int32(start), end: Int32(position),
-                     next: Int32(index + 1), count: 0))
+            guard index < capacity else { throw ParseError(offset: at, message: "too many values") }
+            (nodes + index).initialize(to: Node(kind: .number, flag: fractional, start: Int32(start),
+                                                end: Int32(at), next: Int32(index + 1), count: 0))
+            nodeCount = index + 1
         }
+
+        func invalidNumber(_ offset: Int) -> ParseError { ParseError(offset: offset, message: "invalid number") }
     }
 }
 
@@ -529,6 +631,15 @@ extension JSONTape {
         var index = range.lowerBound
         let end = range.upperBound
         while index < end {
+            // ASCII runs: 32 bytes a step (four words OR-ed), then 8.
+            while index + 32 <= end,
+                (raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)) & 0x8080_8080_8080_8080 == 0
+            {
+                index += 32
+            }
             while index + 8 <= end,
                 raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
             {
@@ -580,7 +691,12 @@ extension JSONTape {
             let hasQuote = (quote &- ones) & ~quote & highs
             let hasBackslash = (backslash &- ones) & ~backslash & highs
             let hasControl = (word &- ones &* 0x20) & ~word & highs
-            if hasQuote | hasBackslash | hasControl != 0 { break }
+            let found = hasQuote | hasBackslash | hasControl
+            if found != 0 {
+                // The lowest flagged byte of each test is exact (a borrow only flags bytes above a true match), so
+                // the lowest set bit of the union is the first `"`, `\\` or control byte (little-endian load).
+                return position + (found.trailingZeroBitCount >> 3)
+            }
             position += 8
         }
         while position < end {

@@ -68,18 +68,18 @@ enum IdempotencyKey {
     }
 
     /// Appends `value` in decimal, without building a `String`.
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+    static func appendDecimal(_ value: Int64, to out: inout some ByteSink) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of stack for up to 20 digits
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        // Up to 20 digits, written backwards on the stack and appended in one go.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var start = 20
             repeat {
-                buffer[23 - count] = UInt8(truncatingIfNeeded: magnitude % 10) + 48
+                start -= 1
+                buffer[start] = UInt8(truncatingIfNeeded: magnitude % 10) + 48
                 magnitude /= 10
-                count += 1
             } while magnitude > 0
-            out.append(contentsOf: buffer[(24 - count)...])
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
         }
     }
 }
