@@ -26,16 +26,11 @@ source "$HERE/common.sh" run
 psql_admin -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'certyo_slot'" >/dev/null
 psql_admin <"$HERE/seed.sql" >/dev/null
 
-passed=0 failed=0
 tally() {  # tally OUTPUT_FILE: adds its "N passed, N failed" line to the totals
     local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
     if [ -z "$line" ]; then failed=$((failed + 1)); echo "FAIL $1 has no result line"; return; fi
     passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
     failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
-}
-check() {  # check NAME CONDITION_DESCRIPTION COMMAND...
-    local name=$1 what=$2; shift 2
-    if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name: $what"; fi
 }
 
 # --- every register case against the real worker (its last case registers the shipped connector.json)
@@ -45,22 +40,7 @@ if [ "${E2E_REGISTER_TESTS:-1}" = 1 ]; then
 fi
 
 # --- the emulator (a random key, given to certyo-cdc as a key file)
-TENANT=e2e-tenant
-(umask 077; printf 'cty_e2e_%s' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$RUN/api-key")
-API_KEY=$(cat "$RUN/api-key")
-printf '%s=%s\n' "$API_KEY" "$TENANT" >"$RUN/emulator-keys"
-EMULATOR_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-EMULATOR_URL=http://127.0.0.1:$EMULATOR_PORT
-setsid "$BIN/certyo-emulator" --host 127.0.0.1 --port "$EMULATOR_PORT" --keys-file "$RUN/emulator-keys" \
-    --accumulate-interval 1 --anchor-delay 1 >"$RUN/emulator.out" 2>"$RUN/emulator.log" </dev/null &
-echo $! >"$RUN/emulator.pid"
-for _ in $(seq 300); do
-    curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" && break
-    kill -0 "$(cat "$RUN/emulator.pid")" 2>/dev/null || break
-    sleep 0.1
-done
-curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" ||
-    { say "the emulator did not start: $(tail -5 "$RUN/emulator.log")"; exit 1; }
+start_emulator 1
 
 # --- certyo-cdc run, configured as deploy/certyo-cdc.env.example does (schemaless envelopes + PG_DSN)
 CDC_PASSWORD=$(sed -n 's/^database\.password=//p' "$E2E_CONNECT_SECRETS")
@@ -70,12 +50,8 @@ CERTYO_BASE_URL=$EMULATOR_URL CERTYO_API_KEY_FILE=$RUN/api-key CERTYO_TENANT_ID=
     setsid "$BIN/certyo-cdc" run >"$RUN/certyo-cdc.out" 2>"$RUN/certyo-cdc.log" </dev/null &
 echo $! >"$RUN/certyo-cdc.pid"
 
-# --- the user's registration step, with connector.json as shipped except for where this stack keeps the secret
-jq --arg p "$E2E_CONNECT_SECRETS" \
-    '.config |= with_entries(.value |= sub("/run/secrets/connect-secrets.properties"; $p))' \
-    "$ROOT/connector.json" >"$RUN/connector.json"
-CONNECT_URL=$E2E_CONNECT_URL "$ROOT/deploy/register-connector.sh" "$RUN/connector.json" >"$RUN/register.out" 2>&1 ||
-    { cat "$RUN/register.out" >&2; exit 1; }
+# --- the user's registration step (connector.json as shipped)
+register_connector
 cat "$RUN/register.out" >&2
 
 # --- snapshot first (so the workload's changes are streamed, not folded into the snapshot), then the workload
@@ -88,18 +64,13 @@ python3 "$HERE/check_records.py" "$EMULATOR_URL" "$RUN/api-key" "$TENANT" "$HERE
 tally "$RUN/check-all.out"
 
 # --- the truncate: logged as a warning naming the table, and nothing stored for it (checked above: no extra record)
-truncate_logged() {
-    for _ in $(seq 100); do grep -q 'TRUNCATE is not anchored' "$RUN/certyo-cdc.log" && grep 'TRUNCATE is not anchored' "$RUN/certyo-cdc.log" | grep -q order_lines && return 0; sleep 0.1; done
-    return 1
-}
-check truncate-logged "no 'TRUNCATE is not anchored' warning naming order_lines in $RUN/certyo-cdc.log" truncate_logged
+truncate_logged() { grep 'TRUNCATE is not anchored' "$RUN/certyo-cdc.log" | grep -q order_lines; }
+check truncate-logged "no 'TRUNCATE is not anchored' warning naming order_lines in $RUN/certyo-cdc.log" \
+    wait_for 10 truncate_logged
 check certyo-cdc-alive "certyo-cdc exited: $(tail -3 "$RUN/certyo-cdc.log" 2>/dev/null)" kill -0 "$(cat "$RUN/certyo-cdc.pid")"
-check nothing-dead-lettered "certyo-cdc dead-lettered a record" bash -c "! grep -q 'record dead-lettered' '$RUN/certyo-cdc.log'"
+nothing_dead_lettered() { ! grep -q 'record dead-lettered' "$RUN/certyo-cdc.log"; }
+check nothing-dead-lettered "certyo-cdc dead-lettered a record" nothing_dead_lettered
 check compose-config "scripts/e2e/compose-check.sh failed (see above)" "$HERE/compose-check.sh"
-no_secret() {
-    local files=("$RUN"/certyo-cdc.* "$RUN"/emulator.out "$RUN"/emulator.log "$RUN/register.out" "$E2E_HOME"/logs/connect.*)
-    ! grep -qF -e "$CDC_PASSWORD" -e "$API_KEY" "${files[@]}"
-}
 check no-secret-in-logs "the database password or the API key appears in a log" no_secret
 
 echo "e2e: finished in $((SECONDS - T0)) s"

@@ -2,11 +2,12 @@
 # Live test of the verification worker and `certyo-cdc prove` against the real Debezium connector streaming from a
 # real PostgreSQL (the e2e stack: scripts/e2e/stack.sh). Checks:
 #   - the snapshot is anchored and the worker writes `anchored` for every row, under the hash prove computes;
-#   - the write-back is idempotent and loops nowhere: over several later passes the emulator stores no extra
+#   - the write-back is idempotent and loops nowhere: over 8 later passes (counted in /metrics) the emulator stores no extra
 #     version, the connector's topics get no new event, and the status table is not rewritten;
 #   - a change through capture is anchored once (exactly one new version) and the worker follows it;
-#   - a change made while capture is off (the table taken out of the publication) is reported `tampered` by prove
-#     (exit 1), the row changed through capture `intact` (exit 0), every other row `intact`;
+#   - a change made while capture is off (the table taken out of the publication) never reaches Certyo (shown by a
+#     marker changed through capture after it: one more version, one more event) and is reported `tampered` by
+#     prove (exit 1), the rows changed through capture `intact` (exit 0), every other row `intact`;
 #   - the worker marks the tampered row `failed` after its grace period; no secret reaches any log.
 #
 #   scripts/e2e/verify-live.sh                     # builds certyo-cdc and certyo-emulator (debug) when needed
@@ -30,43 +31,21 @@ psql_admin -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_sl
 psql_admin <"$HERE/seed.sql" >/dev/null
 psql_admin -c "DROP SCHEMA IF EXISTS certyo CASCADE" -c "CREATE SCHEMA certyo AUTHORIZATION certyo_cdc" >/dev/null
 
-passed=0 failed=0
-check() {  # check NAME WHAT COMMAND...
-    local name=$1 what=$2; shift 2
-    if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name: $what"; fi
-}
-wait_for() {  # wait_for SECONDS COMMAND...: true once COMMAND succeeds
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.5; done
-}
-
 # --- the emulator and certyo-cdc run with the worker on (pipeline + worker in one process, as deployed)
-TENANT=e2e-tenant
-(umask 077; printf 'cty_e2e_%s' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$RUN/api-key")
-API_KEY=$(cat "$RUN/api-key")
-printf '%s=%s\n' "$API_KEY" "$TENANT" >"$RUN/emulator-keys"
-EMULATOR_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-EMULATOR_URL=http://127.0.0.1:$EMULATOR_PORT
-setsid "$BIN/certyo-emulator" --host 127.0.0.1 --port "$EMULATOR_PORT" --keys-file "$RUN/emulator-keys" \
-    --accumulate-interval 0.5 --anchor-delay 0.5 >"$RUN/emulator.out" 2>"$RUN/emulator.log" </dev/null &
-echo $! >"$RUN/emulator.pid"
-wait_for 30 curl -s -m 1 -o /dev/null -f "$EMULATOR_URL/__admin/counters" ||
-    { say "the emulator did not start: $(tail -5 "$RUN/emulator.log")"; exit 1; }
+start_emulator 0.5
 stored() { curl -s -m 5 "$EMULATOR_URL/__admin/counters" | jq .recordsStored; }
 
 CDC_PASSWORD=$(sed -n 's/^database\.password=//p' "$E2E_CONNECT_SECRETS")
 export CERTYO_BASE_URL=$EMULATOR_URL CERTYO_API_KEY_FILE=$RUN/api-key CERTYO_TENANT_ID=$TENANT
 export PG_DSN="postgresql://certyo_cdc:$CDC_PASSWORD@127.0.0.1:$E2E_PG_PORT/productdb"
+HTTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 KAFKA_BOOTSTRAP_SERVERS=$E2E_KAFKA_BOOTSTRAP CERTYO_GROUP_ID=verify-$RANDOM$RANDOM CERTYO_BATCH_LINGER=50ms \
+    CERTYO_HTTP_HOST=127.0.0.1 CERTYO_HTTP_PORT=$HTTP_PORT \
     CERTYO_VERIFY_ENABLED=true CERTYO_VERIFY_INTERVAL=500ms CERTYO_VERIFY_GRACE_PERIOD=3s CERTYO_LOG_LEVEL=info \
     setsid "$BIN/certyo-cdc" run >"$RUN/certyo-cdc.out" 2>"$RUN/certyo-cdc.log" </dev/null &
 echo $! >"$RUN/certyo-cdc.pid"
 
-jq --arg p "$E2E_CONNECT_SECRETS" \
-    '.config |= with_entries(.value |= sub("/run/secrets/connect-secrets.properties"; $p))' \
-    "$ROOT/connector.json" >"$RUN/connector.json"
-CONNECT_URL=$E2E_CONNECT_URL "$ROOT/deploy/register-connector.sh" "$RUN/connector.json" >"$RUN/register.out" 2>&1 ||
-    { cat "$RUN/register.out" >&2; exit 1; }
+register_connector
 
 ROWS=$(psql_admin -c "SELECT (SELECT count(*) FROM public.products) + (SELECT count(*) FROM public.order_lines)")
 status_count() {  # status_count STATUS: rows of the status table in that status
@@ -94,16 +73,20 @@ print(total, ",".join(names))
 c.close()
 PY
 }
-passes_logged() { grep -c 'verification: pass done' "$RUN/certyo-cdc.log" || true; }
+passes_done() {  # verification passes completed so far, from /metrics
+    curl -s -m 5 "http://127.0.0.1:$HTTP_PORT/metrics" | awk '$1 == "certyo_cdc_verification_passes_total" { print $2 }'
+}
+passes_since() { [ "$(passes_done)" -ge $(($1 + $2)) ]; }  # passes_since BEFORE N: N more passes completed
 BEFORE_STORED=$(stored); BEFORE_TOPICS=$(topic_ends)
 BEFORE_UPDATED=$(psql_admin -c "SELECT max(updated_at) FROM certyo.record_status")
-sleep 4   # 8 worker passes at 500 ms
+check worker-keeps-passing "fewer than 8 verification passes completed within 60 s" \
+    wait_for 60 passes_since "$(passes_done)" 8
 check no-extra-version "the emulator stored more versions ($BEFORE_STORED -> $(stored))" [ "$(stored)" = "$BEFORE_STORED" ]
 AFTER_TOPICS=$(topic_ends)
-say "after $(passes_logged) logged passes: $(stored) versions stored; topic end offsets (sum, topics): $AFTER_TOPICS"
+say "after $(passes_done) passes: $(stored) versions stored; topic end offsets (sum, topics): $AFTER_TOPICS"
 check no-event-loop "the connector's topics grew ($BEFORE_TOPICS -> $AFTER_TOPICS)" [ "$AFTER_TOPICS" = "$BEFORE_TOPICS" ]
-check status-table-not-captured "a topic for the status table exists: $AFTER_TOPICS" \
-    bash -c "! grep -q record_status <<<'$AFTER_TOPICS'"
+no_status_topic() { ! grep -q record_status <<<"$AFTER_TOPICS"; }
+check status-table-not-captured "a topic for the status table exists: $AFTER_TOPICS" no_status_topic
 check write-back-idempotent "the status table was rewritten" \
     [ "$(psql_admin -c "SELECT max(updated_at) FROM certyo.record_status")" = "$BEFORE_UPDATED" ]
 
@@ -122,8 +105,24 @@ check worker-follows-captured-change "record 1 is not anchored under $NEW_HASH" 
 psql_admin -c "ALTER PUBLICATION certyo_publication DROP TABLE public.order_lines" \
     -c "UPDATE public.order_lines SET quantity = 999 WHERE order_id = 1001 AND line_no = 1" \
     -c "ALTER PUBLICATION certyo_publication ADD TABLE public.order_lines" >/dev/null
-sleep 2
-check tampering-not-captured "the tampering reached the emulator" [ "$(stored)" = "$((BEFORE_STORED + 1))" ]
+# A marker changed through capture after the tampering, in the same table: once it is anchored, an event for the
+# tampering (earlier in the WAL) would have been produced before it. Exactly one more version and one more event
+# (the marker's) show the tampering was not captured.
+TOPICS_BEFORE_MARKER=$(topic_ends)
+psql_admin -c "UPDATE public.order_lines SET note = 'marker' WHERE order_id = 1001 AND line_no = 2" >/dev/null
+two_more() { [ "$(stored)" -ge "$((BEFORE_STORED + 2))" ]; }
+check marker-anchored "the marker change was not anchored within 60 s" wait_for 60 two_more
+check tampering-not-captured "the emulator holds $(stored) versions, expected $((BEFORE_STORED + 2))" \
+    [ "$(stored)" = "$((BEFORE_STORED + 2))" ]
+one_more_event() { [ "$(cut -d' ' -f1 <<<"$(topic_ends)")" = "$(($(cut -d' ' -f1 <<<"$TOPICS_BEFORE_MARKER") + 1))" ]; }
+check tampering-no-event "the connector's topics did not grow by exactly the marker's event" one_more_event
+MARKER_HASH=$("$BIN/certyo-cdc" prove --table public.order_lines --key order_id=1001 --key line_no=2 --json \
+    2>"$RUN/prove-marker.err" | jq -r .rowHash)
+marker_followed() {
+    [ "$(psql_admin -c "SELECT certyo_record_hash || ' ' || certyo_anchor_status FROM certyo.record_status
+                         WHERE collection = 'public.order_lines' AND record_id = '[1001,2]'")" = "$MARKER_HASH anchored" ]
+}
+check worker-follows-marker "record [1001,2] is not anchored under $MARKER_HASH" wait_for 60 marker_followed
 set +e
 "$BIN/certyo-cdc" prove --table public.order_lines --key order_id=1001 --key line_no=1 >"$RUN/prove-tampered.out" 2>"$RUN/prove-tampered.err"
 TAMPERED_EXIT=$?
@@ -134,23 +133,30 @@ PRODUCTS_EXIT=$?
 "$BIN/certyo-cdc" prove --table public.order_lines --json >"$RUN/prove-lines.out" 2>"$RUN/prove-lines.err"
 LINES_EXIT=$?
 set -e
-check prove-tampered "exit $TAMPERED_EXIT, $(head -1 "$RUN/prove-tampered.out")" \
-    bash -c "[ $TAMPERED_EXIT = 1 ] && grep -q '^public.order_lines \[1001,1\]: tampered' '$RUN/prove-tampered.out'"
-check prove-legit-intact "exit $LEGIT_EXIT, $(head -1 "$RUN/prove-legit.out")" \
-    bash -c "[ $LEGIT_EXIT = 0 ] && grep -q '^public.products 1: intact' '$RUN/prove-legit.out'"
-check prove-products-all-intact "exit $PRODUCTS_EXIT: $(tail -1 "$RUN/prove-products.out")" \
-    bash -c "[ $PRODUCTS_EXIT = 0 ] && jq -e 'select(.summary) | .summary.intact == .summary.rows and .summary.rows > 0' '$RUN/prove-products.out' >/dev/null"
-check prove-lines-exactly-one-tampered "exit $LINES_EXIT: $(tail -1 "$RUN/prove-lines.out")" \
-    bash -c "[ $LINES_EXIT = 1 ] && jq -e 'select(.summary) | .summary.tampered == 1 and .summary.intact == .summary.rows - 1' '$RUN/prove-lines.out' >/dev/null"
+prove_tampered() {
+    [ "$TAMPERED_EXIT" = 1 ] && grep -q '^public.order_lines \[1001,1\]: tampered' "$RUN/prove-tampered.out"
+}
+prove_legit() { [ "$LEGIT_EXIT" = 0 ] && grep -q '^public.products 1: intact' "$RUN/prove-legit.out"; }
+prove_products() {
+    [ "$PRODUCTS_EXIT" = 0 ] &&
+        jq -e 'select(.summary) | .summary.intact == .summary.rows and .summary.rows > 0' "$RUN/prove-products.out" >/dev/null
+}
+prove_lines() {
+    [ "$LINES_EXIT" = 1 ] &&
+        jq -e 'select(.summary) | .summary.tampered == 1 and .summary.intact == .summary.rows - 1' "$RUN/prove-lines.out" >/dev/null
+}
+check prove-tampered "exit $TAMPERED_EXIT, $(head -1 "$RUN/prove-tampered.out")" prove_tampered
+check prove-legit-intact "exit $LEGIT_EXIT, $(head -1 "$RUN/prove-legit.out")" prove_legit
+check prove-products-all-intact "exit $PRODUCTS_EXIT: $(tail -1 "$RUN/prove-products.out")" prove_products
+check prove-lines-exactly-one-tampered "exit $LINES_EXIT: $(tail -1 "$RUN/prove-lines.out")" prove_lines
 failed_written() {
     [ "$(psql_admin -c "SELECT certyo_anchor_status FROM certyo.record_status
                          WHERE collection = 'public.order_lines' AND record_id = '[1001,1]'")" = failed ]
 }
 check worker-marks-tampering-failed "record [1001,1] is not failed" wait_for 30 failed_written
-check no-extra-version-at-end "the emulator holds $(stored) versions, expected $((BEFORE_STORED + 1))" \
-    [ "$(stored)" = "$((BEFORE_STORED + 1))" ]
+check no-extra-version-at-end "the emulator holds $(stored) versions, expected $((BEFORE_STORED + 2))" \
+    [ "$(stored)" = "$((BEFORE_STORED + 2))" ]
 check certyo-cdc-alive "certyo-cdc exited: $(tail -3 "$RUN/certyo-cdc.log")" kill -0 "$(cat "$RUN/certyo-cdc.pid")"
-no_secret() { ! grep -qF -e "$CDC_PASSWORD" -e "$API_KEY" "$RUN"/*.out "$RUN"/*.err "$RUN"/*.log; }
 check no-secret-in-output "the database password or the API key appears in a log or output" no_secret
 
 echo "verify-live: finished in $((SECONDS - T0)) s"
