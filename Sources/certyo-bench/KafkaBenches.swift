@@ -162,6 +162,10 @@ enum KafkaBenches {
         environment["KAFKA_PROPERTIES"] = (mockConsumerProperties.map { "\($0.key)=\($0.value)" } + extra)
             .joined(separator: ",")
         if let dsn = settings.postgresDSN { environment["PG_DSN"] = dsn }
+        // Tuning runs: CERTYO_BENCH_CDC_<NAME>=v sets <NAME>=v for certyo-cdc (e.g. CERTYO_BENCH_CDC_CERTYO_MAX_IN_FLIGHT).
+        for (key, value) in ProcessInfo.processInfo.environment where key.hasPrefix("CERTYO_BENCH_CDC_") {
+            environment[String(key.dropFirst("CERTYO_BENCH_CDC_".count))] = value
+        }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: settings.logFile, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: settings.logFile))

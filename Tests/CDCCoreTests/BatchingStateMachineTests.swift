@@ -220,29 +220,37 @@ import Testing
         #expect(machine.takeCommittable() == [0: 11])
     }
 
-    @Test func theInstanceByteBudgetPausesEveryPartitionThatReceivesAndResumesBelowHalf() {
+    @Test func atTheByteBudgetTheOwnerStopsTakingAndPastTwiceItPartitionsPause() {
         var configuration = configuration(maxRecords: 1000, maxInFlight: 1)
         configuration.maxBytes = 10_000
         configuration.maxBufferedBytes = 1000
         configuration.maxBufferedPerPartition = 1000
         var machine = Machine(configuration: configuration)
         var actions: [Machine.Action] = []
-        // 50 partitions, 30 bytes a record: no partition is near its own limit, together they reach 1000 bytes.
+        // 30 bytes a record over many partitions: no partition is near its own limit, together they pass the budget.
+        for partition in 0..<34 {
+            actions += machine.received(record(partition), offset: 0, bytes: 30, partition: partition, now: start)
+        }
+        #expect(machine.bufferedBytes == 1020)
+        #expect(machine.isOverBudget)
+        #expect(actions.isEmpty)  // over the budget, nothing pauses yet: the owner stops polling instead
+        // An owner that kept taking records (calls not completing): past 2000 bytes every receiving partition pauses.
         for round in 0..<2 {
-            for partition in 0..<50 {
+            for partition in 0..<50 where round == 1 || partition >= 34 {
                 actions += machine.received(record(partition), offset: Int64(round), bytes: 30, partition: partition,
                                             now: start)
             }
         }
         let paused = Set(actions.compactMap { if case .pause(let p) = $0 { p } else { nil } })
         #expect(machine.bufferedBytes == 3000)
-        // The budget was reached after 34 records (1020 bytes); every partition that received after that paused.
-        #expect(paused.count == 50)
+        // The 67th record passed 2000 bytes: it and the 33 after it paused their partitions.
+        #expect(paused.count == 34)
         #expect(batches(actions).isEmpty)
         let call = batches(machine.tick(now: at(200)))
         #expect(call.count == 1)
         #expect(call.first?.count == 100)
         #expect(machine.bufferedBytes == 0)
+        #expect(!machine.isOverBudget)
         let resumed = machine.batchCompleted(call[0], now: at(201))
         #expect(Set(resumed.compactMap { if case .resume(let p) = $0 { p } else { nil } }) == paused)
         #expect(machine.pausedPartitions.isEmpty)
@@ -254,12 +262,12 @@ import Testing
         configuration.maxBufferedBytes = 1000
         var machine = Machine(configuration: configuration)
         // 10 bytes in a call each, but 300 held (the source message): the fourth record reaches the budget.
-        var actions: [Machine.Action] = []
-        for offset in 0..<4 as Range<Int64> {
-            actions += machine.received(record(Int(offset)), offset: offset, bytes: 10, retained: 300, partition: 0,
-                                        now: start)
+        for offset in 0..<3 as Range<Int64> {
+            _ = machine.received(record(Int(offset)), offset: offset, bytes: 10, retained: 300, partition: 0, now: start)
         }
-        #expect(actions.contains { if case .pause(0) = $0 { true } else { false } })
+        #expect(!machine.isOverBudget)
+        _ = machine.received(record(3), offset: 3, bytes: 10, retained: 300, partition: 0, now: start)
+        #expect(machine.isOverBudget)
         #expect(machine.bufferedBytes == 1200)
         let call = batches(machine.tick(now: at(200)))
         #expect(call.first?.bytes == 40)

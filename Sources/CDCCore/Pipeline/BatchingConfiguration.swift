@@ -12,7 +12,8 @@ public struct BatchingConfiguration: Sendable, Hashable {
     /// Records buffered per partition before that partition's fetching is paused. Default: `5000`.
     public var maxBufferedPerPartition: Int = 5000
     /// Memory held by buffered (decoded, not yet sent) records across all partitions, each with the Kafka message
-    /// it came from, before fetching pauses: bounds an instance's buffer whatever its number of partitions.
+    /// it came from: at this size the pipeline stops taking records until calls complete, and past twice this size
+    /// (calls failing) it pauses fetching. Bounds an instance's buffer whatever its number of partitions.
     /// Default: 16 MiB.
     public var maxBufferedBytes: Int = 16 * 1024 * 1024
 

@@ -11,8 +11,10 @@
 ///   ``BatchingConfiguration/maxInFlight`` calls run at once;
 /// - a call is started when the records waiting in partitions not already in a call fill one, when the oldest of
 ///   them has waited ``BatchingConfiguration/linger``, or when the owner flushes (revoke, shutdown);
-/// - fetching of a partition pauses when it buffers ``BatchingConfiguration/maxBufferedPerPartition`` records or the
-///   instance buffers ``BatchingConfiguration/maxBufferedBytes``, and resumes below half of both;
+/// - the instance's buffer is bounded by ``BatchingConfiguration/maxBufferedBytes``: at the budget the owner stops
+///   taking records (``isOverBudget``); past twice the budget (calls not completing, e.g. Certyo down) every
+///   partition that receives is paused. A partition also pauses at ``BatchingConfiguration/maxBufferedPerPartition``
+///   records; paused partitions resume once below half their own limit and below the budget;
 /// - a partition's committable offset moves past a record only once it and every record before it is done.
 public struct BatchingStateMachine<Partition: Hashable & Sendable, Payload: Sendable, Instant: InstantProtocol & Sendable>:
     Sendable
@@ -110,6 +112,11 @@ where Instant.Duration == Duration {
     /// what ``BatchingConfiguration/maxBufferedBytes`` bounds.
     public var bufferedBytes: Int { totalRetainedBytes }
 
+    /// Whether the buffer holds ``BatchingConfiguration/maxBufferedBytes`` or more: the owner should take no more
+    /// records until calls complete. (Pausing partitions instead would make librdkafka drop what it pre-fetched
+    /// for them and fetch it again.)
+    public var isOverBudget: Bool { totalRetainedBytes >= configuration.maxBufferedBytes }
+
     // MARK: - Input
 
     /// A record was read and decoded. `bytes` is its encoded size in a bulk call (counted against
@@ -134,7 +141,7 @@ where Instant.Duration == Duration {
         var actions: [Action] = []
         if !state.paused,
             state.bufferedCount >= configuration.maxBufferedPerPartition
-                || totalRetainedBytes >= configuration.maxBufferedBytes
+                || totalRetainedBytes >= 2 * configuration.maxBufferedBytes
         {
             state.paused = true
             paused.insert(partition)
@@ -284,7 +291,7 @@ where Instant.Duration == Duration {
     /// Resumes paused partitions once the instance is below half its byte budget and the partition below half its
     /// record budget.
     private mutating func resumeDrained() -> [Action] {
-        guard !paused.isEmpty, totalRetainedBytes < configuration.maxBufferedBytes / 2 else { return [] }
+        guard !paused.isEmpty, totalRetainedBytes < configuration.maxBufferedBytes else { return [] }
         var actions: [Action] = []
         for partition in paused {
             guard var state = partitions[partition],

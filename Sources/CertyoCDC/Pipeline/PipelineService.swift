@@ -56,6 +56,7 @@ public final class PipelineService<Decoder: ChangeDecoder>: Service {
             }
             try await withGracefulShutdownHandler {
                 while !core.stopRequested, !Task.isCancelled {
+                    await core.waitWhileOverBudget(atMost: .seconds(1))
                     let messages = try await consumer.poll(maxMessages: 2000)
                     if !messages.isEmpty { statistics.update { $0.consumed += messages.count } }
                     var sends: [PipelineCore.Machine.Batch] = []
@@ -207,6 +208,18 @@ final class PipelineCore: KafkaRebalanceListener, @unchecked Sendable {
             preconditionFailure("handled above")
         }
         return []
+    }
+
+    /// While the buffer holds its byte budget, waits for calls to complete instead of polling, at most `limit`
+    /// (then it polls anyway, so the group's rebalances are served; past twice the budget partitions pause). The
+    /// records stay in librdkafka's queue meanwhile, which its own `queued.max.messages.kbytes` bounds; pausing
+    /// partitions instead would make librdkafka drop what it pre-fetched for them and fetch it again.
+    func waitWhileOverBudget(atMost limit: Duration) async {
+        let deadline = clock.now.advanced(by: limit)
+        while state.withLock({ $0.machine.isOverBudget }), clock.now < deadline, !stopRequested, !Task.isCancelled {
+            launch(tick())
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// Batches whose linger expired.
