@@ -53,6 +53,30 @@ import Testing
         #expect(outcomes == 22 * 40)
     }
 
+    @Test func aRowNamingAColumnTwiceIsDeadLetteredNotAnchoredWithTheNameTwice() {
+        // One damaged byte can turn a column name into another ("j" -> "t"); a canonical row has each column once.
+        let table = TableName(schema: "public", table: "props")
+        let catalog = ColumnCatalog(tables: [
+            table: TableColumns(columns: [.init(name: "id", formatType: "bigint", category: "N"),
+                                          .init(name: "t", formatType: "text", category: "S"),
+                                          .init(name: "j", formatType: "jsonb", category: "U")],
+                                primaryKey: ["id"]),
+        ])
+        var decoder = DebeziumDecoder(catalog: catalog)
+        func message(_ after: String) -> SourceMessage {
+            let value = #"{"before":null,"after":"# + after + #","source":{"db":"d","schema":"public","table":"props","#
+                + #""lsn":8,"ts_ms":1764000000000},"op":"c","ts_ms":1764000000100}"#
+            return SourceMessage(topic: "certyo.public.props", partition: 0, offset: 0, key: Array(#"{"id":1}"#.utf8),
+                                 value: Array(value.utf8), headers: [])
+        }
+        #expect(decoder.decode(message(#"{"id":1,"t":"a","j":"{}"}"#)).record != nil)
+        let outcome = decoder.decode(message(#"{"id":1,"t":"a","t":"{}"}"#))
+        #expect(outcome.deadLetter?.code == "malformed_json")
+        #expect(outcome.deadLetter?.message.contains(#"names the column "t" twice"#) == true)
+        // The next well-formed message of the table decodes as before.
+        #expect(decoder.decode(message(#"{"id":1,"t":"a","j":"{}"}"#)).record != nil)
+    }
+
     @Test func hostileNumbersAreRefusedNotTrapped() {
         for (json, converter) in [
             (#"{"scale":9223372036854775807,"value":"AQ=="}"#, ValueConverter.variableScaleDecimal),

@@ -232,6 +232,11 @@ public struct DebeziumDecoder: Sendable {
                     plan = built
                 case .missingColumn(let column):
                     return missingCatalog(table, column: column)
+                case .repeatedMember(let column):
+                    return .deadLetter(DeadLetterReason(
+                        code: "malformed_json",
+                        message: "the row of \(table) names the column \"\(column)\" twice: not a Debezium envelope",
+                        fix: "check what produces this topic: Debezium writes each column once"))
                 }
             } else {
                 // A delete without `before`: only the key is needed, typed by the catalog.

@@ -117,11 +117,17 @@ extension RowPlan {
         var converters: [ValueConverter] = []
         var lossy: Set<LossySetting> = []
         var failure: DeadLetterReason? = nil
+        var seen: Set<String> = []
         tape.forEachElement(fields) { field in
             guard failure == nil else { return }
             guard let nameIndex = tape.member(field, "field"), let name = tape.string(nameIndex) else {
                 failure = DeadLetterReason(code: "malformed_schema",
                                            message: "a field schema of \(table) has no \"field\" name")
+                return
+            }
+            guard seen.insert(name).inserted else {
+                failure = DeadLetterReason(code: "malformed_schema",
+                                           message: "the row schema of \(table) names the field \"\(name)\" twice")
                 return
             }
             keys.append(Array(tape.rawBytes(tape[nameIndex])))
@@ -208,6 +214,8 @@ extension RowPlan {
     enum CatalogResult {
         case plan(RowPlan)
         case missingColumn(String)
+        /// The row names a member twice (damaged input: a canonical row has each column once).
+        case repeatedMember(String)
     }
 
     /// A plan for a schemaless row whose fields are `row`'s members, typed by the catalog.
@@ -220,11 +228,17 @@ extension RowPlan {
         var converters: [ValueConverter] = []
         var lossy: Set<LossySetting> = []
         var missing: String? = nil
+        var repeated: String? = nil
+        var seen: Set<String> = []
         tape.forEachMember(row) { key, _ in
-            guard missing == nil else { return }
+            guard missing == nil, repeated == nil else { return }
             let name = tape.string(key) ?? ""
             guard let column = columns.column(named: name) else {
                 missing = name
+                return
+            }
+            guard seen.insert(name).inserted else {
+                repeated = name
                 return
             }
             keys.append(Array(tape.rawBytes(tape[key])))
@@ -232,6 +246,7 @@ extension RowPlan {
             converters.append(converter(type: column.type, configuration: configuration, lossy: &lossy))
         }
         if let missing { return .missingColumn(missing) }
+        if let repeated { return .repeatedMember(repeated) }
         return .plan(RowPlan(table: table, fieldKeys: keys, fieldNames: names, converters: converters,
                              configuration: configuration, lossy: lossy.sorted { $0.setting < $1.setting }))
     }
