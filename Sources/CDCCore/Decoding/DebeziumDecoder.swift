@@ -629,12 +629,7 @@ extension DebeziumDecoder {
         }
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-    static func isoTimestamp(micros: Int64) -> String {
-        var out: [UInt8] = []
-        return isoTimestamp(micros: micros, scratch: &out)
-    }
-
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, built in `out` (a buffer the caller reuses).
     static func isoTimestamp(micros: Int64, scratch out: inout [UInt8]) -> String {
         out.removeAll(keepingCapacity: true)
         out.reserveCapacity(27)

@@ -11,13 +11,8 @@ enum IdempotencyKey {
     static let maximumInlineIdLength = 64
     private static let dbz1Scheme = Array("dbz1".utf8)
 
-    static func make(database: String, table: TableName, lsn: Int64, op: String, recordId: String) -> String {
-        var scratch: [UInt8] = []
-        return make(database: database, table: table, lsn: lsn, op: op, recordId: recordId, scratch: &scratch)
-    }
-
-    /// The same, building the text in `scratch` (a buffer the caller reuses, so the only allocation is the
-    /// `String`).
+    /// The Debezium path's key (`dbz1`), built in `scratch` (a buffer the caller reuses, so the only allocation is
+    /// the `String`).
     static func make(
         database: String, table: TableName, lsn: Int64, op: String, recordId: String, scratch key: inout [UInt8]
     ) -> String {

@@ -396,7 +396,7 @@ extension PipelineCore: DeliveryHost {
     }
 
     func pauseForRetry(_ lane: CallPartitions) {
-        state.withLock { _ = $0.pausedForRetry.formUnion(lane.partitions) }
+        state.withLock { $0.pausedForRetry.formUnion(lane.partitions) }
         do { try consumer?.pause(lane.partitions) } catch { logger.warning("pausing \(lane) failed: \(error)") }
     }
 

@@ -149,7 +149,7 @@ struct SecretsSweepTests {
             // 403: the key is valid, for another tenant than the one asked for.
             let foreign = try self.client(emulator.baseURL, tenant: "not-the-sweep-tenant", logger: logger)
             await evidence.expectFailure("403 ingest") { _ = try await foreign.ingestBulk([record("l")]) }
-            await runProbeUntil(.unauthorised, client: foreign, logger: logger)
+            try await runProbeUntil(.unauthorised, client: foreign, logger: logger)
             try await foreign.shutdown()
 
             // 401: an emulator that does not know the key; the probe logs its line.
@@ -157,7 +157,7 @@ struct SecretsSweepTests {
                 let refused = try self.client(stranger.baseURL, logger: logger)
                 let refusedSink = CertyoBatchSink(client: refused, logger: logger, metrics: metrics, readiness: readiness)
                 await evidence.expectFailure("401 ingest") { _ = try await refusedSink.ingest([record("m")]) }
-                await runProbeUntil(.unauthorised, client: refused, logger: logger)
+                try await runProbeUntil(.unauthorised, client: refused, logger: logger)
                 try await refused.shutdown()
                 let log = await stranger.requestLog()
                 evidence.add("emulator request log", "\(log)")
@@ -166,7 +166,7 @@ struct SecretsSweepTests {
             // Unreachable: nothing listens on port 1.
             let nowhere = try self.client("http://127.0.0.1:1", logger: logger)
             await evidence.expectFailure("unreachable") { _ = try await nowhere.ingestBulk([record("n")]) }
-            await runProbeUntil(.unreachable, client: nowhere, logger: logger)
+            try await runProbeUntil(.unreachable, client: nowhere, logger: logger)
             try await nowhere.shutdown()
 
             // A base URL holding credentials is refused without quoting it.
@@ -194,13 +194,21 @@ struct SecretsSweepTests {
         #expect(evidence.leaks.isEmpty, "\(evidence.leaks.joined(separator: "\n"))")
     }
 
-    private func runProbeUntil(_ state: Readiness.CertyoState, client: CertyoClient, logger: Logger) async {
+    /// Runs the probe until readiness shows `state`; throws if it does not within 20 s (the path was not driven).
+    private func runProbeUntil(_ state: Readiness.CertyoState, client: CertyoClient, logger: Logger) async throws {
         let readiness = Readiness()
         let probe = CertyoProbe(client: client, readiness: readiness, interval: .milliseconds(50), logger: logger)
         let task = Task { try await probe.run() }
-        try? await waitUntil(deadline: .seconds(20)) { readiness.snapshot.certyo == state }
+        var failure: (any Error)?
+        do {
+            try await waitUntil(deadline: .seconds(20)) { readiness.snapshot.certyo == state }
+        } catch {
+            failure = error
+        }
+        // Stopped before the caller shuts the client down.
         task.cancel()
         _ = try? await task.value
+        if let failure { throw failure }
     }
 
     // MARK: - The pipeline under faults and refusals, with /metrics scraped
