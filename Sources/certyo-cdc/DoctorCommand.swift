@@ -32,7 +32,7 @@ struct DoctorCommand: AsyncParsableCommand {
     var publication: String?
     @Option(name: .customLong("topic-prefix"), help: "The connector's topic.prefix (CERTYO_TOPIC_PREFIX). Default: certyo")
     var topicPrefix: String?
-    @Option(name: .customLong("timeout"), help: "Bound of each network check, seconds or 500ms/10s. Default: 10s")
+    @Option(name: .customLong("timeout"), help: "Bound of each network check: seconds, or with ms, s or m (500ms, 10s, 2m). Default: 10s")
     var timeout: String?
 
     func run() async throws {
@@ -54,12 +54,12 @@ struct DoctorCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if let timeout {
-            guard let seconds = Self.seconds(timeout), seconds > 0 else {
+            guard let duration = SettingParser.duration(timeout), duration > .zero else {
                 FileHandle.standardOutput.write(
-                    Data("FAIL configuration: --timeout: '\(timeout)' is not a duration; fix: give e.g. 10s or 500ms\n".utf8))
+                    Data("FAIL configuration: --timeout: '\(timeout)' is not a duration; fix: give e.g. 10s, 500ms or 2m\n".utf8))
                 throw ExitCode(2)
             }
-            doctor.timeout = .milliseconds(Int64(seconds * 1000))
+            doctor.timeout = duration
         }
         // The clients' own lines (librdkafka, libpq) go to stderr at warning and above; the results to stdout.
         bootstrapLogging(level: .warning)
@@ -70,9 +70,4 @@ struct DoctorCommand: AsyncParsableCommand {
         if results.contains(where: { $0.status == .fail }) { throw ExitCode(1) }
     }
 
-    private static func seconds(_ text: String) -> Double? {
-        if text.hasSuffix("ms") { return Double(text.dropLast(2)).map { $0 / 1000 } }
-        if text.hasSuffix("s") { return Double(text.dropLast()) }
-        return Double(text)
-    }
 }

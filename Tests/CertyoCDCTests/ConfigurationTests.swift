@@ -43,8 +43,30 @@ import Testing
         #expect(configuration.pipeline.consumer.bootstrapServers == "127.0.0.1:9092")
         #expect(configuration.pipeline.batching.maxRecords == 1000)
         #expect(configuration.pipeline.batching.linger == .milliseconds(200))
+        #expect(configuration.pipeline.batching.maxInFlight == 8)
+        #expect(configuration.pipeline.batching.maxBufferedBytes == 16 * 1024 * 1024)
         #expect(configuration.deadLetterTopic == "certyo-cdc.dlq")
         #expect(configuration.pipelineEnabled)
+    }
+
+    @Test func durationsAreWrittenOneWayEverywhere() {
+        // The one parser every duration setting and `doctor --timeout` use.
+        #expect(SettingParser.duration("0.5") == .milliseconds(500))
+        #expect(SettingParser.duration("250ms") == .milliseconds(250))
+        #expect(SettingParser.duration("10s") == .seconds(10))
+        #expect(SettingParser.duration("2m") == .seconds(120))
+        for bad in ["", "-1", "ten", "inf", "nan", "5h", "s"] {
+            #expect(SettingParser.duration(bad) == nil, "'\(bad)'")
+        }
+    }
+
+    @Test func theBufferBudgetIsReadAndBounded() throws {
+        let error = #expect(throws: ConfigError.self) {
+            try load(minimal.merging(["CERTYO_MAX_BUFFERED_BYTES": "1000"]) { $1 })
+        }
+        #expect(error?.description.contains("--max-buffered-bytes / CERTYO_MAX_BUFFERED_BYTES") == true)
+        let configuration = try load(minimal.merging(["CERTYO_MAX_BUFFERED_BYTES": "67108864"]) { $1 })
+        #expect(configuration.pipeline.batching.maxBufferedBytes == 67_108_864)
     }
 
     @Test func flagsWinOverEnvironmentAndPropertiesMerge() throws {

@@ -76,9 +76,10 @@ public struct RawSettings: Sendable {
 }
 
 /// Parsers shared by every setting: each failure names the setting and the fix.
-enum SettingParser {
-    static func duration(_ raw: String, _ setting: Setting) throws -> Duration {
-        // Plain seconds ("0.5", "30") or with a unit: "250ms", "10s", "2m".
+public enum SettingParser {
+    /// A duration as every setting writes it: plain seconds ("0.5", "30") or with a unit ("250ms", "10s", "2m");
+    /// `nil` when `raw` is none of these (negative, not finite, or not a number).
+    public static func duration(_ raw: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
         var number = Substring(raw)
         var scale = 1.0
@@ -87,11 +88,16 @@ enum SettingParser {
             scale = factor
             break
         }
-        guard let value = Double(number), value >= 0, value.isFinite else {
+        guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+        return .milliseconds(Int64((value * scale * 1000).rounded()))
+    }
+
+    static func duration(_ raw: String, _ setting: Setting) throws -> Duration {
+        guard let duration = duration(raw) else {
             throw ConfigError(code: .invalid, setting: setting.name, message: "'\(raw)' is not a duration",
                               fix: "give seconds such as 0.5 or 30, or a value with ms, s or m")
         }
-        return .milliseconds(Int64((value * scale * 1000).rounded()))
+        return duration
     }
 
     static func integer(_ raw: String, _ setting: Setting, range: ClosedRange<Int>) throws -> Int {
