@@ -77,6 +77,25 @@ import Testing
         #expect(decoder.decode(message(#"{"id":1,"t":"a","j":"{}"}"#)).record != nil)
     }
 
+    @Test func negativeZeroIntegersAreWrittenAsZero() throws {
+        // "-0" is valid JSON but not canonical: one row state, one hash.
+        let table = TableName(schema: "public", table: "nums")
+        let catalog = ColumnCatalog(tables: [
+            table: TableColumns(columns: [.init(name: "id", formatType: "bigint", category: "N"),
+                                          .init(name: "n", formatType: "integer", category: "N"),
+                                          .init(name: "m", formatType: "integer", category: "N")],
+                                primaryKey: ["id"]),
+        ])
+        var decoder = DebeziumDecoder(catalog: catalog)
+        let value = #"{"before":null,"after":{"id":-0,"n":-0,"m":-5},"source":{"db":"d","schema":"public","#
+            + #""table":"nums","lsn":8,"ts_ms":1764000000000},"op":"c","ts_ms":1764000000100}"#
+        let message = SourceMessage(topic: "certyo.public.nums", partition: 0, offset: 0,
+                                    key: Array(#"{"id":-0}"#.utf8), value: Array(value.utf8), headers: [])
+        let record = try #require(decoder.decode(message).record)
+        #expect(String(decoding: record.recordPayload, as: UTF8.self) == #"{"id":0,"m":-5,"n":0}"#)
+        #expect(record.recordId == "0")
+    }
+
     @Test func hostileNumbersAreRefusedNotTrapped() {
         for (json, converter) in [
             (#"{"scale":9223372036854775807,"value":"AQ=="}"#, ValueConverter.variableScaleDecimal),

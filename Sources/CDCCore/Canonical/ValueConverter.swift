@@ -122,14 +122,14 @@ enum Canonicalizer {
 
         case .integer:
             guard node.kind == .number, !node.flag else { return wrongType(node, "an integer") }
-            tape.appendRaw(node, to: &out)
+            appendInteger(tape, node, to: &out)
 
         case .int64:
             guard node.kind == .number, !node.flag else { return wrongType(node, "an integer") }
             let negative = tape.withRawBytes(node) { $0.first == UInt8(ascii: "-") }
             let digits = Int(node.end - node.start) - (negative ? 1 : 0)
             if digits < 16 {  // within ±(2^53−1)
-                tape.appendRaw(node, to: &out)
+                appendInteger(tape, node, to: &out)
             } else if let value = tape.int64(index), value.magnitude <= UInt64(maxSafeInteger) {
                 out.append(contentsOf: String(value).utf8)
             } else {
@@ -334,6 +334,17 @@ enum Canonicalizer {
             return ConversionFailure(kind: .invalidValue, detail: what)
         }
         return nil
+    }
+
+    /// An integer's JSON text is already canonical, except `-0` (valid JSON, never what a row holds), which is `0`.
+    private static func appendInteger(_ tape: JSONTape, _ node: JSONTape.Node, to out: inout some ByteSink) {
+        if node.end - node.start == 2,
+            tape.withRawBytes(node, { $0[0] == UInt8(ascii: "-") && $0[1] == UInt8(ascii: "0") })
+        {
+            out.append(UInt8(ascii: "0"))
+        } else {
+            tape.appendRaw(node, to: &out)
+        }
     }
 
     private static func wrongType(_ node: JSONTape.Node, _ expected: String) -> ConversionFailure {
