@@ -84,7 +84,6 @@ import Testing
         #expect(offsets(full) == [[[0, 1, 2]]])
 
         #expect(machine.received(record(4), offset: 3, bytes: 10, partition: 1, now: start).isEmpty)
-        #expect(machine.nextDeadline == at(200))
         #expect(batches(machine.tick(now: at(199))).isEmpty)
         #expect(offsets(batches(machine.tick(now: at(200)))) == [[[3]]])
     }

@@ -210,13 +210,6 @@ where Instant.Duration == Duration {
         startCalls(now: now, force: partitions, scanLinger: true)
     }
 
-    /// The earliest instant at which a linger expires, if any partition is waiting on one.
-    public var nextDeadline: Instant? {
-        partitions.values.compactMap { state in
-            state.sendable ? state.firstBufferedAt?.advanced(by: configuration.linger) : nil
-        }.min()
-    }
-
     // MARK: - Offsets
 
     /// The next offset to commit for each partition whose watermark moved since the last call.
